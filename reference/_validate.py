@@ -1,0 +1,67 @@
+"""Argument checking shared by every public function.
+
+Bad input must fail at the door with a message that names the function, the argument and
+the shapes involved, never deep inside NumPy with a broadcasting traceback.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+
+
+def float_array(x, name: str, func: str, ndim: int | tuple[int, ...] | None = None,
+                layout: str = "") -> np.ndarray:
+    """Return `x` as a floating ndarray (no copy when it already is one) or raise.
+
+    Integer, bool and complex inputs raise TypeError: convolution of integers is exact in
+    a different sense, and PyTorch refuses them too.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.type not in FLOAT_DTYPES:
+        raise TypeError(f"{func}: {name} must be a floating array (float16/32/64), "
+                        f"got dtype {arr.dtype} with shape {arr.shape}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{func}: {name} must have {want} dimensions {layout}, "
+                             f"got shape {arr.shape}")
+    return arr
+
+
+def same_dtype(func: str, **arrays) -> np.dtype:
+    """All named arrays (None skipped) share one dtype, as PyTorch requires; return it."""
+    present = {k: v for k, v in arrays.items() if v is not None}
+    dtypes = {np.asarray(v).dtype for v in present.values()}
+    if len(dtypes) > 1:
+        desc = ", ".join(f"{k}.dtype={np.asarray(v).dtype}" for k, v in present.items())
+        raise TypeError(f"{func}: arrays must share one dtype, got {desc}")
+    return dtypes.pop()
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def pair(value, name: str, func: str, minimum: int) -> tuple[int, int]:
+    """Normalise an int or a 2-sequence of ints to `(h, w)`, each >= `minimum`."""
+    if _is_int(value):
+        out = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
+        out = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{func}: {name} must be an int or a pair of ints (h, w), got {value!r}")
+    if min(out) < minimum:
+        raise ValueError(f"{func}: {name} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def positive_int(value, name: str, func: str) -> int:
+    if not _is_int(value):
+        raise TypeError(f"{func}: {name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{func}: {name} must be >= 1, got {value!r}")
+    return int(value)

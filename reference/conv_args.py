@@ -1,0 +1,82 @@
+"""Validation and normalisation of conv2d arguments, shared by every algorithm and the
+backward pass, so that all of them accept and refuse exactly the same inputs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import float_array, pair, positive_int, same_dtype
+from .shapes import Pads, conv_output_shape, normalize_padding
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything about a conv2d call except the arrays, in normalised form."""
+    n: int
+    c: int
+    hw: tuple[int, int]           # input (H, W)
+    k: int                        # output channels
+    kernel: tuple[int, int]       # (kH, kW)
+    stride: tuple[int, int]
+    pads: Pads                    # ((top, bottom), (left, right))
+    dilation: tuple[int, int]
+    groups: int
+    out: tuple[int, int]          # (Ho, Wo)
+
+    @property
+    def c_per_group(self) -> int:
+        return self.c // self.groups
+
+    @property
+    def k_per_group(self) -> int:
+        return self.k // self.groups
+
+
+def conv_geometry(x, weight, bias, stride, padding, dilation, groups,
+                  func: str = "conv2d"):
+    """Check conv2d's inputs; return (x, weight, bias) as arrays and the ConvGeometry.
+
+    Shapes: x (N, C, H, W); weight (K, C // groups, kH, kW); bias (K,) or None.
+    """
+    x = float_array(x, "x", func, 4, "(N, C, H, W)")
+    weight = float_array(weight, "weight", func, 4, "(C_out, C_in // groups, kH, kW)")
+    if bias is not None:
+        bias = float_array(bias, "bias", func, 1, "(C_out,)")
+    same_dtype(func, x=x, weight=weight, bias=bias)
+    groups = positive_int(groups, "groups", func)
+    n, c, h, w = x.shape
+    k, cg, kh, kw = weight.shape
+    if c % groups or k % groups:
+        raise ValueError(f"{func}: groups={groups} must divide both the input channels "
+                         f"(x.shape={x.shape}) and the output channels "
+                         f"(weight.shape={weight.shape})")
+    if cg * groups != c:
+        raise ValueError(f"{func}: x has {c} channels, so weight.shape[1] must be "
+                         f"C // groups = {c // groups}; got x.shape={x.shape}, "
+                         f"weight.shape={weight.shape}, groups={groups}")
+    if bias is not None and bias.shape != (k,):
+        raise ValueError(f"{func}: bias must have shape ({k},) to match "
+                         f"weight.shape={weight.shape}, got {bias.shape}")
+    if min(x.shape) == 0 or min(weight.shape) == 0:
+        raise ValueError(f"{func}: empty arrays are not supported: x.shape={x.shape}, "
+                         f"weight.shape={weight.shape}")
+    stride = pair(stride, "stride", func, minimum=1)
+    dilation = pair(dilation, "dilation", func, minimum=1)
+    pads = normalize_padding(padding, (kh, kw), dilation, stride, func)
+    out = conv_output_shape((h, w), (kh, kw), stride, pads, dilation, func)
+    geo = ConvGeometry(n, c, (h, w), k, (kh, kw), stride, pads, dilation, groups, out)
+    return x, weight, bias, geo
+
+
+def check_grad_out(grad_out, geo: ConvGeometry, dtype, func: str) -> np.ndarray:
+    """grad_out must have the forward output's shape (N, K, Ho, Wo) and dtype."""
+    grad_out = float_array(grad_out, "grad_out", func, 4, "(N, C_out, H_out, W_out)")
+    expected = (geo.n, geo.k) + tuple(geo.out)
+    if grad_out.shape != expected:
+        raise ValueError(f"{func}: grad_out must have the forward output's shape "
+                         f"{expected}, got {grad_out.shape}")
+    if grad_out.dtype != dtype:
+        raise TypeError(f"{func}: grad_out.dtype={grad_out.dtype} differs from the "
+                        f"inputs' dtype {dtype}")
+    return grad_out

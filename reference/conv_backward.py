@@ -1,0 +1,131 @@
+"""conv2d backward: the documents' method (FORMULAS C7-C11) and col2im.
+
+Both return (grad_x, grad_weight, grad_bias) for out = conv2d(x, weight, bias, ...).
+
+The documents' method (seed 000, "卷积层的训练"):
+  C8  restore the stride-S error map to stride 1 by inserting S-1 zeros between elements;
+  C7  grad_x = full convolution of that map with the kernel rotated 180 degrees, which is a
+      cross-correlation of the zero-ringed map with rot180(w);
+  C9  with several filters, the partial maps of all filters are summed (a sum over K);
+  C10 grad_w = valid cross-correlation of the (padded) input with the restored error map;
+  C11 grad_b = sum of the error map.
+col2im is the transpose of im2col: grad_cols = W^T @ grad_out, then every column entry is
+added back to the input pixel it was copied from (overlapping windows accumulate).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import chunk_size, conv2d, im2col, is_pointwise, pad_if_needed
+from .conv_args import ConvGeometry, check_grad_out, conv_geometry
+from .windows import dilate2d
+
+METHODS = ("documents", "col2im")
+
+
+def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1, *, method: str = "col2im", workspace_bytes: int | None = None):
+    """Gradients of conv2d with respect to x, weight and bias for upstream `grad_out`.
+
+    grad_out (N, K, Ho, Wo); x (N, C, H, W); weight (K, C // groups, kH, kW).
+    Returns (grad_x (N, C, H, W), grad_weight (K, C // groups, kH, kW), grad_bias (K,) or
+    None when bias is None). `method`: 'col2im' (default, fast) or 'documents'.
+
+    Example (seed 000, C7): 3x3 input, 2x2 kernel, stride 1 -> 2x2 error map d; then
+    grad_x = d zero-ringed to 4x4, cross-correlated with rot180(w) -> 3x3.
+    """
+    func = "conv2d_backward"
+    x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups,
+                                         func)
+    grad_out = check_grad_out(grad_out, geo, x.dtype, func)
+    if method == "col2im":
+        gx, gw = _backward_col2im(grad_out, x, weight, geo, workspace_bytes)
+    elif method == "documents":
+        gx, gw = _grad_x_documents(grad_out, weight, geo), _grad_w_documents(grad_out, x, geo)
+    else:
+        raise ValueError(f"{func}: method must be one of {METHODS}, got {method!r}")
+    gb = None if bias is None else grad_out.sum(axis=(0, 2, 3))        # C11
+    return gx, gw, gb
+
+
+def _crop_padding(gxp: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    (top, _), (left, _) = geo.pads
+    h, w = geo.hw
+    return np.ascontiguousarray(gxp[..., top:top + h, left:left + w])
+
+
+def _grad_x_documents(grad_out, weight, geo: ConvGeometry) -> np.ndarray:
+    """C7-C9: zero-insert (stride), full convolution with rot180(w), sum over filters."""
+    g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
+    restored = dilate2d(grad_out, geo.stride)                            # C8
+    # Filter k's channel c becomes output channel c of the transposed conv: (C, Kg, kH, kW),
+    # rotated 180 degrees (C7). Groups stay groups.
+    w_t = weight.reshape(g, kg, cg, *geo.kernel).transpose(0, 2, 1, 3, 4)
+    w_t = w_t.reshape(geo.c, kg, *geo.kernel)[..., ::-1, ::-1]
+    # 'full' padding = d*(k-1) zeros around the map; the sum over k is C9.
+    gxp = conv2d(restored, np.ascontiguousarray(w_t), padding="full",
+                 dilation=geo.dilation, groups=g)
+    # Padded rows/cols past the last window got no error: they stay zero.
+    (pt, pb), (pl, pr) = geo.pads
+    hp, wp = geo.hw[0] + pt + pb, geo.hw[1] + pl + pr
+    full = np.zeros(gxp.shape[:2] + (hp, wp), dtype=gxp.dtype)
+    full[..., :gxp.shape[2], :gxp.shape[3]] = gxp
+    return _crop_padding(full, geo)
+
+
+def _grad_w_documents(grad_out, x, geo: ConvGeometry) -> np.ndarray:
+    """C10: valid cross-correlation of the padded input with the restored error map.
+
+    grad_w[k, c, m, q] = sum_n sum_(i,j) restored[n, k, i, j] * x_p[n, c, i + m*d, j + q*d]:
+    a conv2d whose "batch" is the input channels, whose "channels" are the samples, whose
+    kernel is the error map, and whose output stride is the dilation.
+    """
+    g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
+    restored = dilate2d(grad_out, geo.stride)
+    xp = pad_if_needed(x, geo)
+    kh, kw = geo.kernel
+    grads = []
+    for gi in range(g):
+        xs = xp[:, gi * cg:(gi + 1) * cg].transpose(1, 0, 2, 3)        # (Cg, N, Hp, Wp)
+        es = restored[:, gi * kg:(gi + 1) * kg].transpose(1, 0, 2, 3)  # (Kg, N, He, We)
+        corr = conv2d(np.ascontiguousarray(xs), np.ascontiguousarray(es),
+                      stride=geo.dilation)                             # (Cg, Kg, >=kH, >=kW)
+        grads.append(corr[:, :, :kh, :kw].transpose(1, 0, 2, 3))
+    return np.ascontiguousarray(np.concatenate(grads, axis=0))
+
+
+def col2im(cols: np.ndarray, geo: ConvGeometry, padded_hw) -> np.ndarray:
+    """Transpose of im2col: (n, G, Cg*kH*kW, Ho*Wo) -> padded (n, C, Hp, Wp), summing
+    every entry into the pixel it was read from (one vectorised add per kernel tap)."""
+    n = cols.shape[0]
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = geo.kernel, geo.stride, geo.dilation, geo.out
+    taps = cols.reshape(n, geo.c, kh, kw, ho, wo)
+    out = np.zeros((n, geo.c) + tuple(padded_hw), dtype=cols.dtype)
+    for m in range(kh):
+        for q in range(kw):
+            out[:, :, m * dh:m * dh + (ho - 1) * sh + 1:sh,
+                q * dw:q * dw + (wo - 1) * sw + 1:sw] += taps[:, :, m, q]
+    return out
+
+
+def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes):
+    g, kg = geo.groups, geo.k_per_group
+    w_mat = weight.reshape(g, kg, -1)                                   # (G, Kg, R)
+    g_mat = grad_out.reshape(geo.n, g, kg, -1)                          # (N, G, Kg, P)
+    if is_pointwise(geo):
+        gx = np.matmul(w_mat.transpose(0, 2, 1), g_mat).reshape(x.shape)
+        x_mat = x.reshape(geo.n, g, geo.c_per_group, -1)
+        gw = np.matmul(g_mat, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
+        return gx, gw.reshape(weight.shape)
+    (pt, pb), (pl, pr) = geo.pads
+    padded_hw = (geo.hw[0] + pt + pb, geo.hw[1] + pl + pr)
+    gx = np.empty_like(x)
+    gw = np.zeros(w_mat.shape, dtype=x.dtype)
+    step = chunk_size(geo, x.itemsize, workspace_bytes)
+    for n0 in range(0, geo.n, step):
+        cols = im2col(pad_if_needed(x[n0:n0 + step], geo), geo)         # (n, G, R, P)
+        gchunk = g_mat[n0:n0 + step]
+        gw += np.matmul(gchunk, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        np.matmul(w_mat.transpose(0, 2, 1), gchunk, out=cols)          # reuse the buffer
+        gx[n0:n0 + step] = _crop_padding(col2im(cols, geo, padded_hw), geo)
+    return gx, gw.reshape(weight.shape)

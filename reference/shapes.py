@@ -1,0 +1,119 @@
+"""Output-size rules and padding normalisation (FORMULAS A1-A3).
+
+The documents write the rule as ``W2 = (W1 - F + 2P)/S + 1`` (seed 000 eq. 2-3). That is only
+right when the division is exact; in general it is floored, and with dilation ``d`` the
+kernel spans ``d*(F-1) + 1`` pixels:
+
+    out = floor((in + pad_before + pad_after - d*(k - 1) - 1) / s) + 1
+
+Worked example (seed 000): 5x5 image, 3x3 filter, P=0, S=2 -> floor((5 - 3)/2) + 1 = 2.
+"""
+from __future__ import annotations
+
+from ._validate import _is_int, pair
+
+Pads = tuple[tuple[int, int], tuple[int, int]]   # ((top, bottom), (left, right))
+
+
+def conv_output_size(input_size: int, kernel_size: int, stride: int = 1, padding=0,
+                     dilation: int = 1) -> int:
+    """Length of one output axis of a convolution.
+
+    `padding` is an int (both sides), a pair `(before, after)`, or 'valid' / 'same' / 'full'.
+    Example (seed 000's 7x7x3 -> 3x3x2 layer): conv_output_size(7, 3, stride=2, padding=1)
+    == floor((7 + 1 + 1 - 3) / 2) + 1 == 4. The seed's 3x3 comes from its figure, whose
+    input is 5x5 plus one ring of zeros (see the errata).
+    """
+    func = "conv_output_size"
+    for name, v in (("input_size", input_size), ("kernel_size", kernel_size),
+                    ("stride", stride), ("dilation", dilation)):
+        if not _is_int(v):
+            raise TypeError(f"{func}: {name} must be an int, got {v!r}")
+        if v < 1:
+            raise ValueError(f"{func}: {name} must be >= 1, got {v!r}")
+    before, after = _axis_padding(padding, kernel_size, dilation, stride, func)
+    span = dilation * (kernel_size - 1) + 1
+    padded = input_size + before + after
+    if span > padded:
+        raise ValueError(f"{func}: kernel span {span} (kernel_size={kernel_size}, "
+                         f"dilation={dilation}) is larger than the padded input {padded}")
+    return (padded - span) // stride + 1
+
+
+def _axis_padding(padding, kernel_size, dilation, stride, func) -> tuple[int, int]:
+    if isinstance(padding, str):
+        return _string_padding(padding, kernel_size, dilation, stride, func)
+    if _is_int(padding):
+        before = after = int(padding)
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(map(_is_int, padding)):
+        before, after = int(padding[0]), int(padding[1])
+    else:
+        raise TypeError(f"{func}: padding must be an int, a pair or 'valid'/'same'/'full', "
+                        f"got {padding!r}")
+    if before < 0 or after < 0:
+        raise ValueError(f"{func}: padding must be >= 0, got {padding!r}")
+    return before, after
+
+
+def _string_padding(mode, kernel_size, dilation, stride, func) -> tuple[int, int]:
+    """'valid': none. 'same': output == input at stride 1; an odd total puts the extra pixel
+    after (right/bottom), as PyTorch and TensorFlow do. 'full': every partial overlap."""
+    total = dilation * (kernel_size - 1)
+    if mode == "valid":
+        return 0, 0
+    if mode == "same":
+        if stride != 1:
+            raise ValueError(f"{func}: padding='same' needs stride 1 (PyTorch refuses it "
+                             f"otherwise), got stride={stride}")
+        return total // 2, total - total // 2
+    if mode == "full":
+        return total, total
+    raise ValueError(f"{func}: padding string must be 'valid', 'same' or 'full', got {mode!r}")
+
+
+def normalize_padding(padding, kernel_hw, dilation_hw, stride_hw, func: str) -> Pads:
+    """Any accepted padding form -> ((top, bottom), (left, right)).
+
+    Accepted: int, (h, w), ((top, bottom), (left, right)), 'valid', 'same', 'full'.
+    """
+    if isinstance(padding, str):
+        return tuple(_string_padding(padding, k, d, s, func)
+                     for k, d, s in zip(kernel_hw, dilation_hw, stride_hw))
+    if (isinstance(padding, (tuple, list)) and len(padding) == 2
+            and all(isinstance(p, (tuple, list)) for p in padding)):
+        return tuple(_axis_padding(tuple(p), k, d, s, func)
+                     for p, k, d, s in zip(padding, kernel_hw, dilation_hw, stride_hw))
+    ph, pw = pair(padding, "padding", func, minimum=0)
+    return (ph, ph), (pw, pw)
+
+
+def conv_output_shape(input_hw, kernel_hw, stride_hw, pads: Pads, dilation_hw,
+                      func: str = "conv2d") -> tuple[int, int]:
+    """(Ho, Wo) of a 2-D convolution, with a message naming every shape when it is empty."""
+    out = []
+    for axis, i, k, s, (pb, pa), d in zip("HW", input_hw, kernel_hw, stride_hw, pads,
+                                          dilation_hw):
+        span = d * (k - 1) + 1
+        if span > i + pb + pa:
+            raise ValueError(
+                f"{func}: kernel {tuple(kernel_hw)} with dilation {tuple(dilation_hw)} spans "
+                f"{span} along {axis}, larger than the padded input {i} + {pb} + {pa} = "
+                f"{i + pb + pa} (input {tuple(input_hw)}, padding {pads})")
+        out.append((i + pb + pa - span) // s + 1)
+    return out[0], out[1]
+
+
+def pool_output_size(input_size: int, kernel_size: int, stride: int, pad_before: int,
+                     pad_after: int, dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Output length of pooling along one axis, PyTorch's rule extended to asymmetric pads.
+
+    ceil_mode rounds the division up, but a last window that would *start* in the right
+    padding is dropped (PyTorch `pooling_output_shape`, ONNX reference pooling). Example:
+    in=5, k=2, s=2, p=0: floor -> 2, ceil -> 3 (the third window starts at 4 < 5, kept).
+    """
+    span = dilation * (kernel_size - 1) + 1
+    numer = input_size + pad_before + pad_after - span
+    out = (-(-numer // stride) if ceil_mode else numer // stride) + 1
+    if ceil_mode and (out - 1) * stride >= input_size + pad_before:
+        out -= 1
+    return out
