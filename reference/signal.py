@@ -31,7 +31,8 @@ def rot180(kernel) -> np.ndarray:
 def convolve1d(x, w, mode: str = "full") -> np.ndarray:
     """Discrete 1-D convolution s[t] = sum_a x[a] w[t - a] (B1), like numpy.convolve.
 
-    Example: convolve1d([1, 2, 3], [0, 1, 0.5]) == [0, 1, 2.5, 4, 1.5].
+    Example: convolve1d([1, 2, 3], [0, 1, 0.5]) == [0, 1, 2.5, 4, 1.5]. 'same' has len(x)
+    entries (scipy's rule; numpy.convolve gives max(len(x), len(w))).
     """
     x = float_array(x, "x", "convolve1d", 1, "(L,)")
     w = float_array(w, "w", "convolve1d", 1, "(K,)")

@@ -1,0 +1,106 @@
+"""Hypothesis strategies: every one generates only valid configurations, and is biased
+towards the corners where implementations go wrong.
+
+A case is shapes + keyword arguments + a seed; the arrays themselves come from
+`make_arrays(case)`, so a failing case prints as a short, reproducible line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+
+@dataclass(frozen=True)
+class Case:
+    """shapes: argument name -> shape (None for an absent optional array)."""
+    shapes: dict
+    kwargs: dict
+    seed: int
+    exact: bool = False      # small integers: every direct float64 sum is exact
+
+    def __repr__(self) -> str:   # the reproduction line hypothesis prints
+        return (f"Case(shapes={self.shapes!r}, kwargs={self.kwargs!r}, seed={self.seed}, "
+                f"exact={self.exact})")
+
+
+def make_arrays(case: Case, dtype=np.float64) -> dict:
+    """Standard-normal arrays, or integers in [-4, 4] for exact cases (sums of a few
+    hundred such products stay far below 2**53, and below 2**24 for float32)."""
+    rng = np.random.default_rng(case.seed)
+    out = {}
+    for name, shape in case.shapes.items():
+        if shape is None:
+            out[name] = None
+        elif case.exact:
+            out[name] = rng.integers(-4, 5, size=shape).astype(dtype)
+        else:
+            out[name] = rng.standard_normal(shape).astype(dtype)
+    return out
+
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def _channels(draw):
+    """(groups, C, K): plain, grouped, depthwise (groups == C), and K == C."""
+    kind = draw(st.sampled_from(["plain", "plain", "grouped", "depthwise", "square"]))
+    if kind == "depthwise":
+        c = draw(st.integers(1, 4))
+        return c, c, c * draw(st.integers(1, 2))
+    groups = draw(st.integers(2, 3)) if kind == "grouped" else 1
+    cg, kg = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    if kind == "square":
+        kg = cg
+    return groups, groups * cg, groups * kg
+
+
+@st.composite
+def _padding(draw, kernel, dilation, stride):
+    """Every accepted form; 'same' only at stride 1 (PyTorch refuses it otherwise)."""
+    forms = ["int", "pair", "asym", "valid", "full"] + (["same"] * 2 if stride == (1, 1) else [])
+    form = draw(st.sampled_from(forms))
+    small = st.integers(0, 2)
+    if form == "int":
+        return draw(small)
+    if form == "pair":
+        return (draw(small), draw(small))
+    if form == "asym":
+        return ((draw(small), draw(small)), (draw(small), draw(small)))
+    return form
+
+
+def _pad_totals(padding, kernel, dilation):
+    import reference as ref
+    pads = ref.normalize_padding(padding, kernel, dilation, (1, 1), "strategy")
+    return pads[0][0] + pads[0][1], pads[1][0] + pads[1][1]
+
+
+@st.composite
+def conv2d_cases(draw, exact: bool = False, max_extra: int = 6) -> Case:
+    """Valid conv2d inputs. Input sizes start at "kernel span == padded input" (offset 0,
+    which hypothesis tries first) and include sizes where (H + p - span) % s != 0."""
+    groups, c, k = draw(_channels())
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(_padding(kernel, dilation, stride))
+    totals = _pad_totals(padding, kernel, dilation)
+    hw = []
+    for kk, d, p in zip(kernel, dilation, totals):
+        span = d * (kk - 1) + 1
+        hw.append(max(1, span - p) + draw(st.integers(0, max_extra)))
+    n = draw(st.integers(1, 3))
+    bias = draw(st.booleans())
+    shapes = {"x": (n, c, *hw), "weight": (k, c // groups, *kernel),
+              "bias": (k,) if bias else None}
+    kwargs = {"stride": _simplify(stride), "padding": padding,
+              "dilation": _simplify(dilation), "groups": groups}
+    return Case(shapes, kwargs, draw(seeds), exact)
+
+
+def _simplify(p):
+    """A square pair becomes an int, so both argument forms are exercised."""
+    return p[0] if p[0] == p[1] else p
