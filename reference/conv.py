@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .conv_args import ConvGeometry, conv_geometry
+from .conv_fft import conv2d_fft
+from .conv_naive import conv2d_naive_loops
 from .windows import pad2d, sliding_windows
 
 # Cap on the unrolled (C*kH*kW, Ho*Wo) column buffer: the batch is processed in chunks of
@@ -41,10 +43,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     if algorithm == "im2col":
         out = _conv2d_im2col(x, weight, geo, workspace_bytes)
     elif algorithm == "naive":
-        from .conv_naive import conv2d_naive_loops
         out = conv2d_naive_loops(x, weight, geo)
     elif algorithm == "fft":
-        from .conv_fft import conv2d_fft
         out = conv2d_fft(x, weight, geo)
     else:
         raise ValueError(f"conv2d: algorithm must be one of {('auto',) + ALGORITHMS}, "
