@@ -8,6 +8,15 @@ from .conv import ALGORITHMS, DEFAULT_WORKSPACE_BYTES, conv2d
 from .conv_backward import METHODS as BACKWARD_METHODS, conv2d_backward
 from .shapes import conv_output_shape, conv_output_size, normalize_padding, pool_output_size
 from .signal import convolve1d, convolve2d, correlate2d, rot180
+from .counting import (ACTIVATION_FLOPS, Counts, WeightSharing, activation_bytes,
+                       activation_counts, batchnorm_counts, conv2d_counts, linear_counts,
+                       pool2d_counts, subsample2d_counts, weight_sharing)
+from .receptive import INPUT_FIELD, ReceptiveField, coverage_map, receptive_field_step
+from .netspec import (CONNECTION_TABLES, LECUN_C3, Activation, BatchNorm, Conv, Dense,
+                      Flatten, Input, Network, Pool, Subsample, architecture_pattern,
+                      format_layer, format_network, parse_network, pattern_of)
+from .networks import (BUILTIN as BUILTIN_NETWORKS, get_network, layer_counts, layer_names,
+                       network_counts, output_shapes, receptive_fields, summarize)
 
 __version__ = "0.1.0"
 
@@ -16,4 +25,14 @@ __all__ = [
     "conv2d", "conv2d_backward",
     "conv_output_shape", "conv_output_size", "normalize_padding", "pool_output_size",
     "convolve1d", "convolve2d", "correlate2d", "rot180",
+    # counts, receptive fields, networks (issue 4)
+    "ACTIVATION_FLOPS", "Counts", "WeightSharing", "activation_bytes", "activation_counts",
+    "batchnorm_counts", "conv2d_counts", "linear_counts", "pool2d_counts",
+    "subsample2d_counts", "weight_sharing",
+    "INPUT_FIELD", "ReceptiveField", "coverage_map", "receptive_field_step",
+    "CONNECTION_TABLES", "LECUN_C3", "Activation", "BatchNorm", "Conv", "Dense", "Flatten",
+    "Input", "Network", "Pool", "Subsample", "architecture_pattern", "format_layer",
+    "format_network", "parse_network", "pattern_of",
+    "BUILTIN_NETWORKS", "get_network", "layer_counts", "layer_names", "network_counts",
+    "output_shapes", "receptive_fields", "summarize",
 ]

@@ -14,6 +14,7 @@ import reference
 
 # subcommand name -> module defining register(subparsers)
 COMMANDS: dict[str, str] = {
+    "summary": "verification.summary_cli",
 }
 
 

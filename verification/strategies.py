@@ -104,3 +104,88 @@ def conv2d_cases(draw, exact: bool = False, max_extra: int = 6) -> Case:
 def _simplify(p):
     """A square pair becomes an int, so both argument forms are exercised."""
     return p[0] if p[0] == p[1] else p
+
+
+# --- layer stacks (issue 4) ---
+
+_ELEMENTWISE = ["RELU", "TANH", "SIGMOID", "BN"]
+
+
+@st.composite
+def _spatial_layer(draw, c: int) -> str:
+    """One CONV / POOL / AVGPOOL / SUBSAMPLE / elementwise layer in one-line form, on c
+    input channels (pooling padding <= kernel // 2, as torch requires)."""
+    kind = draw(st.sampled_from(["CONV", "CONV", "POOL", "AVGPOOL", "SUBSAMPLE", "ELEM"]))
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    geo = f"{k[0]}x{k[1]}/{s[0]}x{s[1]}"
+    if kind == "ELEM":
+        return draw(st.sampled_from(_ELEMENTWISE))
+    if kind == "SUBSAMPLE":
+        return f"SUBSAMPLE {geo}"
+    if kind in ("POOL", "AVGPOOL"):
+        p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+        return f"{kind} {geo}+{p[0]}x{p[1]}"
+    groups = draw(st.sampled_from([g for g in (1, 2, 3) if c % g == 0]))
+    out = groups * draw(st.integers(1, 3))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    bias = "" if draw(st.booleans()) else " nobias"
+    return f"CONV {out}@{geo}+{p[0]}x{p[1]} dil={d[0]}x{d[1]} groups={groups}{bias}"
+
+
+@st.composite
+def layer_stacks(draw, max_spatial: int = 5, max_fc: int = 2):
+    """A valid network (reference.netspec.Network): INPUT, up to `max_spatial` conv/pool/
+    subsample/elementwise layers, then optionally FLATTEN and up to `max_fc` FC layers
+    with activations. Valid by construction: a layer whose window does not fit the current
+    map is not appended (the shape is tracked with the reference's own rule)."""
+    from reference.netspec import parse_network
+    from reference.networks import output_shapes
+    c, h, w = draw(st.integers(1, 3)), draw(st.integers(3, 10)), draw(st.integers(3, 10))
+    parts = [f"INPUT {c}x{h}x{w}"]
+    for _ in range(draw(st.integers(1, max_spatial))):
+        candidate = draw(_spatial_layer(c))
+        try:
+            shape = output_shapes(parse_network(" -> ".join(parts + [candidate])))[-1]
+        except ValueError:
+            continue
+        parts.append(candidate)
+        c = shape[0]
+    n_fc = draw(st.integers(0, max_fc))
+    if len(parts) == 1 and n_fc == 0:
+        parts.append("RELU")
+    if n_fc and draw(st.booleans()):
+        parts.append("FLATTEN")
+    for i in range(n_fc):
+        # >= 2 features: a softmax of a single value is the constant 1 (no receptive field)
+        parts.append(f"FC {draw(st.integers(2, 6))}" + ("" if draw(st.booleans()) else " nobias"))
+        if i < n_fc - 1 or draw(st.booleans()):
+            parts.append(draw(st.sampled_from(_ELEMENTWISE + ["SOFTMAX"])))
+    return parse_network(" -> ".join(parts))
+
+
+# --- cnnref check (issue 6) ---
+
+@st.composite
+def conv_output_size_cases(draw) -> Case:
+    """Valid conv_output_size arguments: input sizes from "kernel span == padded input"
+    up, every padding form, 'same' only at stride 1."""
+    kernel, stride = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    dilation = draw(st.integers(1, 3))
+    form = draw(st.sampled_from(["int", "int", "pair", "valid", "full"]
+                                + (["same"] if stride == 1 else [])))
+    if form == "int":
+        padding = draw(st.integers(0, 3))
+    elif form == "pair":
+        padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    else:
+        padding = form
+    import reference as ref
+    (before, after), _ = ref.normalize_padding(padding if form != "pair" else (padding, (0, 0)),
+                                               (kernel, 1), (dilation, 1), (stride, 1), "s")
+    span = dilation * (kernel - 1) + 1
+    size = max(1, span - before - after) + draw(st.integers(0, 12))
+    kwargs = {"input_size": size, "kernel_size": kernel, "stride": stride,
+              "padding": padding, "dilation": dilation}
+    return Case({}, kwargs, 0, exact=True)

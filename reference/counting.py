@@ -1,0 +1,231 @@
+"""Per-layer counts: parameters, MACs, FLOPs (three conventions), connections, output shape,
+activation memory (FORMULAS A4, A5, A6, A7).
+
+MACs vs FLOPs is THE confusion. One multiply-accumulate (MAC) is a multiply and an add.
+fvcore, thop and ptflops report MACs and call them "FLOPs"; torch.utils.flop_counter
+reports 2 x MACs. The fields of `Counts` name each convention explicitly:
+
+  macs                   forward multiply-accumulates (products; seed 001's "计算量"
+                         c_in * c_out * l_w_out * l_h_out * k_w * k_h for a conv)
+  flops                  this module's forward count: 2 * MACs, plus the operations that are
+                         not multiply-adds: bias adds, pooling comparisons/adds, elementwise
+                         functions (each transcendental counts as 1)
+  flops_backward         the same convention for the backward pass (grad_input only when
+                         input_grad, grad_weight, grad_bias)
+  torch_flops            what torch.utils.flop_counter.FlopCounterMode reports, forward:
+                         2 * MACs for conv and linear, bias ignored; 0 for every other layer
+  torch_flops_backward   FlopCounterMode on the backward pass: grad_input (if the input
+                         needs a gradient) + grad_weight, each counted as a forward conv or
+                         matmul. Its grad_weight formula ignores groups, so a grouped conv's
+                         grad_weight counts `groups` times its real cost (torch quirk).
+
+Products with padding zeros are counted, as every dense implementation computes them.
+`connections` are in the sense of LeCun et al. (1998) and seed 003, per sample: every
+(input or bias) -> output edge, i.e. (k*k*c + 1) * K * H_out * W_out for a conv. Example
+(LeNet C1): conv2d_counts((1, 32, 32), 6, 5).connections == (5*5 + 1) * 6 * 28 * 28 == 122304.
+MACs and FLOPs are for the whole batch (`batch` samples); parameters and connections are
+per network and per sample.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import pair, positive_int
+from .shapes import conv_output_shape, pool_output_size
+
+
+@dataclass(frozen=True)
+class Counts:
+    out_shape: tuple[int, ...]           # one sample: (C, H, W) or (F,)
+    params: int
+    macs: int
+    flops: int
+    flops_backward: int
+    torch_flops: int
+    torch_flops_backward: int
+    connections: int
+
+
+def _chw(input_shape, func: str) -> tuple[int, int, int]:
+    shape = tuple(input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"{func}: input_shape must be (C, H, W) with sizes >= 1, "
+                         f"got {input_shape!r}")
+    return shape
+
+
+def _taps(c: int, k: int, groups: int, table, func: str) -> list[int]:
+    """Input channels read by each output channel: C/groups, or the table's entries."""
+    if table is None:
+        if c % groups or k % groups:
+            raise ValueError(f"{func}: groups={groups} must divide in_channels={c} and "
+                             f"out_channels={k}")
+        return [c // groups] * k
+    if groups != 1 or len(table) != k or any(not row or max(row) >= c or min(row) < 0
+                                             for row in table):
+        raise ValueError(f"{func}: connection_table needs groups=1, {k} rows and channel "
+                         f"indices in [0, {c}), got groups={groups}, table={table!r}")
+    return [len(set(row)) for row in table]
+
+
+def conv2d_counts(input_shape, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                  groups=1, bias=True, connection_table=None, batch=1,
+                  input_grad=True) -> Counts:
+    """Counts of nn.Conv2d(C, out_channels, kernel_size, ...) on an input (C, H, W).
+
+    params = K * (C/groups) * kH * kW (+ K bias)               (A4; seed 000: (F*F*D+1)*K)
+    macs = N * K * Ho * Wo * (C/groups) * kH * kW               (A5; seed 001)
+    connections = (kH*kW*C/groups + 1) * K * Ho * Wo            (A5; seed 003)
+    `connection_table[k]` lists the input channels output map k reads (LeNet C3), replacing
+    C/groups by len(table[k]). Example: LeNet C3, (6, 14, 14) -> (16, 10, 10), 1516
+    parameters, 151600 connections.
+    """
+    func = "conv2d_counts"
+    c, h, w = _chw(input_shape, func)
+    k = positive_int(out_channels, "out_channels", func)
+    kh, kw = pair(kernel_size, "kernel_size", func, 1)
+    st, dil = pair(stride, "stride", func, 1), pair(dilation, "dilation", func, 1)
+    ph, pw = pair(padding, "padding", func, 0)
+    ho, wo = conv_output_shape((h, w), (kh, kw), st, ((ph, ph), (pw, pw)), dil, func)
+    groups = positive_int(groups, "groups", func)
+    weights = sum(_taps(c, k, groups, connection_table, func)) * kh * kw
+    n = positive_int(batch, "batch", func)
+    macs = n * weights * ho * wo
+    bias_adds = n * k * ho * wo if bias else 0
+    grad_x = 2 * macs if input_grad else 0
+    return Counts((k, ho, wo), weights + (k if bias else 0), macs, 2 * macs + bias_adds,
+                  grad_x + 2 * macs + bias_adds, 2 * macs, grad_x + 2 * macs * groups,
+                  (weights + (k if bias else 0)) * ho * wo)
+
+
+def _window_out(input_shape, kernel_size, stride, padding, func):
+    c, h, w = _chw(input_shape, func)
+    kernel = pair(kernel_size, "kernel_size", func, 1)
+    st = kernel if stride is None else pair(stride, "stride", func, 1)
+    pads = pair(padding, "padding", func, 0)
+    out = []
+    for axis, i, kk, s, p in zip("HW", (h, w), kernel, st, pads):
+        if kk > i + 2 * p:
+            raise ValueError(f"{func}: kernel {kernel} is larger than the padded input "
+                             f"{(h, w)} + 2*{pads} along {axis}")
+        out.append(pool_output_size(i, kk, s, p, p))
+    return c, out[0], out[1], kernel[0] * kernel[1]
+
+
+def pool2d_counts(input_shape, kernel_size, stride=None, padding=0, mode="max", batch=1,
+                  input_grad=True) -> Counts:
+    """Counts of nn.MaxPool2d / nn.AvgPool2d (floor mode) on an input (C, H, W).
+
+    No parameters, no MACs. Forward per output: max k*k - 1 comparisons; avg k*k - 1 adds
+    and 1 division. Backward per output: max 1 add (the gradient routed to the argmax);
+    avg 1 division and k*k adds. connections = k*k * C * Ho * Wo (no bias). FlopCounterMode
+    counts 0 both ways. Example: 2x2 max pool on (6, 28, 28) -> (6, 14, 14), 3528 flops.
+    """
+    func = "pool2d_counts"
+    if mode not in ("max", "avg"):
+        raise ValueError(f"{func}: mode must be 'max' or 'avg', got {mode!r}")
+    c, ho, wo, window = _window_out(input_shape, kernel_size, stride, padding, func)
+    outputs = positive_int(batch, "batch", func) * c * ho * wo
+    if mode == "max":
+        fwd, bwd = outputs * (window - 1), outputs
+    else:
+        fwd, bwd = outputs * window, outputs * (window + 1)
+    return Counts((c, ho, wo), 0, 0, fwd, bwd if input_grad else 0, 0, 0,
+                  window * c * ho * wo)
+
+
+def subsample2d_counts(input_shape, kernel_size, stride=None, batch=1,
+                       input_grad=True) -> Counts:
+    """LeNet's trainable subsampling (C14): y[c] = coef[c] * sum(window) + bias[c].
+
+    params = 2 * C; connections = (k*k + 1) * C * Ho * Wo (seed 003: S2 (2*2+1)*14*14*6 =
+    5880). Per output: k*k - 1 adds, 1 multiply-add (the MAC) -> k*k + 1 flops. Backward
+    per output: grad_coef 2, grad_bias 1, and when input_grad 1 multiply + k*k adds.
+    FlopCounterMode counts 0 (only matmuls and convolutions are counted).
+    """
+    func = "subsample2d_counts"
+    c, ho, wo, window = _window_out(input_shape, kernel_size, stride, 0, func)
+    outputs = positive_int(batch, "batch", func) * c * ho * wo
+    bwd = outputs * (3 + (1 + window if input_grad else 0))
+    return Counts((c, ho, wo), 2 * c, outputs, outputs * (window + 1), bwd, 0, 0,
+                  (window + 1) * c * ho * wo)
+
+
+def linear_counts(in_features, out_features, bias=True, batch=1, input_grad=True) -> Counts:
+    """nn.Linear(in_features, out_features): params = (in + 1) * out with bias (seed 003:
+    C5 5*5*16*120 + 120 = 48120); macs = N * in * out; connections = params."""
+    func = "linear_counts"
+    fin, fout = positive_int(in_features, "in_features", func), \
+        positive_int(out_features, "out_features", func)
+    macs = positive_int(batch, "batch", func) * fin * fout
+    bias_adds = batch * fout if bias else 0
+    grad_x = 2 * macs if input_grad else 0
+    params = (fin + (1 if bias else 0)) * fout
+    return Counts((fout,), params, macs, 2 * macs + bias_adds, grad_x + 2 * macs + bias_adds,
+                  2 * macs, grad_x + 2 * macs, params)
+
+
+def batchnorm_counts(input_shape, batch=1, input_grad=True) -> Counts:
+    """nn.BatchNorm2d(C) / BatchNorm1d(C) on (C, H, W) / (C,): params = 2C (gamma, beta;
+    the running mean and variance are buffers). Counted in its folded inference form
+    y = a[c] * x + b[c]: 1 MAC, 2 flops per element; backward per element grad_a 2,
+    grad_b 1, grad_x 1. The training-mode statistics (mean, variance) are not counted.
+    connections = 2 per element (input and bias, as a 1x1 subsampling). Torch: 0."""
+    shape = tuple(input_shape)
+    elements = positive_int(batch, "batch", "batchnorm_counts") * math.prod(shape)
+    bwd = elements * (3 + (1 if input_grad else 0))
+    return Counts(shape, 2 * shape[0], elements, 2 * elements, bwd, 0, 0,
+                  2 * math.prod(shape))
+
+
+# forward, backward operations per element (a transcendental counts as 1)
+ACTIVATION_FLOPS = {"relu": (1, 1),          # x > 0 ? x : 0;  g * (y > 0)
+                    "tanh": (1, 3),          # g * (1 - y*y)
+                    "sigmoid": (1, 3),       # g * y * (1 - y)
+                    "softmax": (3, 4)}       # exp, sum, divide;  y * (g - sum(g*y))
+
+
+def activation_counts(input_shape, kind, batch=1, input_grad=True) -> Counts:
+    """Elementwise activations: no parameters, no MACs, no connections (LeNet counts the
+    squashing function as part of the unit); flops from ACTIVATION_FLOPS. Torch: 0."""
+    if kind not in ACTIVATION_FLOPS:
+        raise ValueError(f"activation_counts: kind must be one of "
+                         f"{tuple(ACTIVATION_FLOPS)}, got {kind!r}")
+    shape = tuple(input_shape)
+    elements = positive_int(batch, "batch", "activation_counts") * math.prod(shape)
+    fwd, bwd = ACTIVATION_FLOPS[kind]
+    return Counts(shape, 0, 0, fwd * elements, bwd * elements if input_grad else 0, 0, 0, 0)
+
+
+def activation_bytes(shape, dtype="float32", batch=1) -> int:
+    """Memory of one layer's output for `batch` samples: N * prod(shape) * itemsize.
+    Example: LeNet C1 (6, 28, 28) in float32: 6*28*28*4 = 18816 bytes per sample."""
+    return positive_int(batch, "batch", "activation_bytes") * math.prod(shape) * \
+        np.dtype(dtype).itemsize
+
+
+@dataclass(frozen=True)
+class WeightSharing:
+    """Weights (no biases) of one layer under three connection schemes (A7)."""
+    fully_connected: int      # every input unit to every output unit
+    locally_connected: int    # each output unit sees only its window, own weights
+    shared: int               # the window's weights shared by all positions: a conv
+
+
+def weight_sharing(input_shape, out_shape, kernel_size, groups=1,
+                   connection_table=None) -> WeightSharing:
+    """A7 (seed 003): a 1000x1000 image, 10^6 hidden units, 10x10 fields gives
+    fully connected 1000*1000*10^6 = 10^12, locally connected 10*10*10^6 = 10^8, shared 100:
+    weight_sharing((1, 1000, 1000), (1, 1000, 1000), 10). Shapes are (C, H, W); groups and
+    a connection table (as in conv2d_counts) narrow the window, not the fully connected case.
+    """
+    func = "weight_sharing"
+    c, h, w = _chw(input_shape, func)
+    k, ho, wo = _chw(out_shape, func)
+    kh, kw = pair(kernel_size, "kernel_size", func, 1)
+    groups = positive_int(groups, "groups", func)
+    shared = sum(_taps(c, k, groups, connection_table, func)) * kh * kw
+    return WeightSharing(c * h * w * k * ho * wo, shared * ho * wo, shared)

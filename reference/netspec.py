@@ -1,0 +1,288 @@
+"""Layer specifications and the one-line network grammar (FORMULAS A9).
+
+A network is an `Input` and a tuple of frozen layer specs. It can be written in one line,
+in the documents' arrow notation (seed 000: ``INPUT -> [[CONV]*N -> POOL?]*M -> [FC]*K``):
+
+    INPUT 1x32x32 -> CONV 6@5x5 -> POOL 2 -> CONV 16@5x5 -> POOL 2 -> FC 120 -> FC 84 -> FC 10
+
+Grammar (keywords are case-insensitive; `a[xb]` means a square `a` or a pair `a x b`):
+
+    network := "INPUT" C x H x W  ("->" item)*         (also H x W, meaning C = 1)
+    item    := [NAME ":"] layer  |  "[" item ("->" item)* "]" "*" COUNT
+    CONV K@k[xk][/s[xs]][+p[xp]] [dil=d] [groups=g] [nobias] [table=NAME]
+    POOL | MAXPOOL | AVGPOOL  k[xk][/s[xs]][+p[xp]]      (stride defaults to the kernel)
+    SUBSAMPLE k[xk][/s[xs]]         LeNet's trainable subsampling: coef * sum(window) + bias
+    FC n [nobias]                   a flatten is implied before it
+    RELU | TANH | SIGMOID | SOFTMAX | BN | FLATTEN
+
+`table=NAME` names a partial input->output channel connection table (CONNECTION_TABLES),
+e.g. LeNet-5's C3 (`table=lecun_c3`). Padding is symmetric (torch.nn.Conv2d's int form).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+Pair = tuple[int, int]
+
+# LeNet-5's S2 -> C3 table (LeCun et al. 1998, Table I; seed 003 section 3.3 C): output map
+# k of C3 reads the S2 maps listed in entry k.
+LECUN_C3 = ((0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+            (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5),
+            (0, 1, 2, 5), (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5))
+CONNECTION_TABLES: dict[str, tuple[tuple[int, ...], ...]] = {"lecun_c3": LECUN_C3}
+
+
+@dataclass(frozen=True)
+class Input:
+    shape: tuple[int, int, int]          # (C, H, W) of one sample
+
+
+@dataclass(frozen=True)
+class Conv:
+    out_channels: int
+    kernel_size: Pair
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    table: str | None = None             # key of CONNECTION_TABLES (needs groups == 1)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Pool:
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair = (0, 0)
+    mode: str = "max"                    # "max" or "avg" (floor mode; avg counts padding)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Subsample:
+    kernel_size: Pair
+    stride: Pair
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Dense:
+    out_features: int
+    bias: bool = True
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Activation:
+    kind: str                            # 'relu', 'tanh', 'sigmoid', 'softmax'
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Flatten:
+    name: str = ""
+
+
+Layer = Conv | Pool | Subsample | Dense | BatchNorm | Activation | Flatten
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax")
+
+
+@dataclass(frozen=True)
+class Network:
+    input: Input
+    layers: tuple
+    name: str = ""
+
+
+def _fail(text: str, why: str):
+    raise ValueError(f"parse_network: cannot read {text!r}: {why}")
+
+
+_AXB = r"(\d+)(?:x(\d+))?"
+_GEOMETRY = re.compile(rf"^{_AXB}(?:/{_AXB})?(?:\+{_AXB})?$")
+
+
+def _pair(a, b) -> Pair | None:
+    return None if a is None else (int(a), int(b if b is not None else a))
+
+
+def _geometry(text: str, arg: str):
+    m = _GEOMETRY.match(arg)
+    if not m:
+        _fail(text, "expected k[xk][/s[xs]][+p[xp]]")
+    kernel, stride, pad = _pair(*m.group(1, 2)), _pair(*m.group(3, 4)), _pair(*m.group(5, 6))
+    if min(kernel) < 1 or (stride and min(stride) < 1):
+        _fail(text, "kernel and stride must be >= 1")
+    return kernel, stride, pad or (0, 0)
+
+
+def _conv(text: str, args: list[str], name: str) -> Conv:
+    m = re.match(r"^(\d+)@(.+)$", args[0]) if args else None
+    if not m:
+        _fail(text, "expected CONV K@k[xk][/s][+p]")
+    kernel, stride, pad = _geometry(text, m.group(2))
+    opts = {"dilation": (1, 1), "groups": 1, "bias": True, "table": None}
+    for opt in args[1:]:
+        key, _, val = opt.partition("=")
+        if opt == "nobias":
+            opts["bias"] = False
+        elif key == "dil" and re.fullmatch(_AXB, val):
+            opts["dilation"] = _pair(*re.fullmatch(_AXB, val).groups())
+        elif key == "groups" and val.isdigit():
+            opts["groups"] = int(val)
+        elif key == "table" and val in CONNECTION_TABLES:
+            opts["table"] = val
+        else:
+            _fail(text, f"unknown CONV option {opt!r} (dil=d, groups=g, nobias, "
+                        f"table={'|'.join(CONNECTION_TABLES)})")
+    if int(m.group(1)) < 1 or opts["groups"] < 1 or min(opts["dilation"]) < 1:
+        _fail(text, "channels, groups and dilation must be >= 1")
+    return Conv(int(m.group(1)), kernel, stride or (1, 1), pad, name=name, **opts)
+
+
+def _layer(text: str):
+    name, colon, rest = text.partition(":")
+    if not colon:
+        name, rest = "", text
+    words = rest.split()
+    if not words:
+        _fail(text, "empty layer")
+    kind, args = words[0].upper(), [w.lower() for w in words[1:]]
+    if kind == "CONV":
+        return _conv(text, args, name)
+    if kind in ("POOL", "MAXPOOL", "AVGPOOL", "SUBSAMPLE"):
+        if len(args) != 1:
+            _fail(text, f"expected {kind} k[xk][/s][+p]")
+        kernel, stride, pad = _geometry(text, args[0])
+        if kind == "SUBSAMPLE":
+            if pad != (0, 0):
+                _fail(text, "SUBSAMPLE takes no padding")
+            return Subsample(kernel, stride or kernel, name)
+        return Pool(kernel, stride or kernel, pad, "avg" if kind == "AVGPOOL" else "max", name)
+    if kind == "FC":
+        if not args or not args[0].isdigit() or int(args[0]) < 1 or \
+                args[1:] not in ([], ["nobias"]):
+            _fail(text, "expected FC n [nobias]")
+        return Dense(int(args[0]), not args[1:], name)
+    if args:
+        _fail(text, f"{kind} takes no arguments")
+    if kind.lower() in ACTIVATIONS:
+        return Activation(kind.lower(), name)
+    if kind in ("BN", "FLATTEN"):
+        return BatchNorm(name) if kind == "BN" else Flatten(name)
+    _fail(text, f"unknown layer {kind!r}")
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on '->' outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "[") - (ch == "]")
+        if depth < 0:
+            _fail(text, "unbalanced ']'")
+        if depth == 0 and text.startswith("->", i):
+            parts.append(text[start:i])
+            start = i + 2
+    if depth:
+        _fail(text, "unbalanced '['")
+    return [p.strip() for p in parts + [text[start:]]]
+
+
+def _items(text: str) -> list:
+    layers = []
+    for part in _split_top(text):
+        m = re.fullmatch(r"\[(.*)\]\s*\*\s*(\d+)", part, re.S)
+        if m:
+            layers += _items(m.group(1)) * int(m.group(2))
+        else:
+            layers.append(_layer(part))
+    return layers
+
+
+def parse_network(text: str, name: str = "") -> Network:
+    """Read a one-line network; see the module docstring for the grammar.
+
+    Example: parse_network("INPUT 1x8x8 -> [CONV 4@3x3+1 -> RELU]*2 -> POOL 2 -> FC 10")
+    has 6 layers: CONV, RELU, CONV, RELU, POOL, FC.
+    """
+    first, *rest = _split_top(text.strip())
+    m = re.fullmatch(r"(?i)INPUT\s+(\d+)x(\d+)(?:x(\d+))?", first)
+    if not m:
+        _fail(first, "a network starts with INPUT CxHxW (or HxW)")
+    dims = [int(v) for v in m.groups() if v is not None]
+    shape = tuple(dims) if len(dims) == 3 else (1, *dims)
+    if min(shape) < 1:
+        _fail(first, "sizes must be >= 1")
+    return Network(Input(shape), tuple(_items(" -> ".join(rest))) if rest else (), name)
+
+
+def _axb(p: Pair) -> str:
+    return f"{p[0]}" if p[0] == p[1] else f"{p[0]}x{p[1]}"
+
+
+def format_layer(layer) -> str:
+    """The one-line form of one layer (inverse of the parser)."""
+    prefix = f"{layer.name}:" if layer.name else ""
+    if isinstance(layer, Conv):
+        k = layer.kernel_size
+        s = "" if layer.stride == (1, 1) else f"/{_axb(layer.stride)}"
+        p = "" if layer.padding == (0, 0) else f"+{_axb(layer.padding)}"
+        opts = [f"dil={_axb(layer.dilation)}"] if layer.dilation != (1, 1) else []
+        opts += [f"groups={layer.groups}"] if layer.groups != 1 else []
+        opts += [] if layer.bias else ["nobias"]
+        opts += [f"table={layer.table}"] if layer.table else []
+        return " ".join([f"{prefix}CONV {layer.out_channels}@{k[0]}x{k[1]}{s}{p}"] + opts)
+    if isinstance(layer, (Pool, Subsample)):
+        kind = "SUBSAMPLE" if isinstance(layer, Subsample) else \
+            {"max": "POOL", "avg": "AVGPOOL"}[layer.mode]
+        pad = getattr(layer, "padding", (0, 0))
+        s = "" if layer.stride == layer.kernel_size else f"/{_axb(layer.stride)}"
+        p = "" if pad == (0, 0) else f"+{_axb(pad)}"
+        return f"{prefix}{kind} {_axb(layer.kernel_size)}{s}{p}"
+    if isinstance(layer, Dense):
+        return f"{prefix}FC {layer.out_features}" + ("" if layer.bias else " nobias")
+    if isinstance(layer, Activation):
+        return prefix + layer.kind.upper()
+    return prefix + ("BN" if isinstance(layer, BatchNorm) else "FLATTEN")
+
+
+def format_network(net: Network) -> str:
+    """Canonical one-line form: parse_network(format_network(n)) == n (up to the name)."""
+    c, h, w = net.input.shape
+    return " -> ".join([f"INPUT {c}x{h}x{w}"] + [format_layer(l) for l in net.layers])
+
+
+def architecture_pattern(n: int, m: int, k: int, *, input: str = "1x32x32",
+                         conv: str = "CONV 8@3x3+1", pool: str | None = "POOL 2",
+                         fc: str = "FC 10") -> str:
+    """Seed 000's pattern ``INPUT -> [[CONV]*N -> POOL?]*M -> [FC]*K`` as a one-line spec
+    (pool=None drops the optional POOL). Figure 1 is N=1, M=2, K=2."""
+    block = f"[{conv}]*{n}" + (f" -> {pool}" if pool else "")
+    return f"INPUT {input} -> [{block}]*{m} -> [{fc}]*{k}"
+
+
+def pattern_of(net: Network) -> tuple[tuple[int, ...], int]:
+    """Read (N per block, K) back from a network of the pattern above; elementwise layers
+    (activations, BN, FLATTEN) are ignored. Raises ValueError when it does not fit."""
+    kinds = [type(l).__name__ for l in net.layers
+             if isinstance(l, (Conv, Pool, Subsample, Dense))]
+    first_fc = kinds.index("Dense") if "Dense" in kinds else len(kinds)
+    body, tail, blocks, count = kinds[:first_fc], kinds[first_fc:], [], 0
+    if any(t != "Dense" for t in tail):
+        raise ValueError(f"pattern_of: FC layers must all come last, got {kinds}")
+    for t in body:
+        if t == "Conv":
+            count += 1
+        elif count == 0:
+            raise ValueError(f"pattern_of: a POOL must follow at least one CONV, got {kinds}")
+        else:
+            blocks.append(count)
+            count = 0
+    return tuple(blocks + ([count] if count else [])), len(tail)
