@@ -108,6 +108,31 @@ def col2im(cols: np.ndarray, geo: ConvGeometry, padded_hw) -> np.ndarray:
     return out
 
 
+def _transposed_conv_pads(geo: ConvGeometry):
+    """Padding that makes grad_x a plain conv2d of grad_out, or None where it cannot.
+
+    With stride 1, grad_x[i] = sum_m grad_out[i + p_top - m*d] * w[m]: a cross-correlation
+    of grad_out, padded by d*(k-1) - p_top above and d*(k-1) - p_bottom below, with the
+    rotated kernel (C7 without the zero insertion of C8). Padding larger than d*(k-1)
+    would need negative padding: those cases and strides > 1 use col2im.
+    """
+    if geo.stride != (1, 1):
+        return None
+    spans = [d * (k - 1) for d, k in zip(geo.dilation, geo.kernel)]
+    pads = tuple((s - a, s - b) for s, (a, b) in zip(spans, geo.pads))
+    return None if min(min(p) for p in pads) < 0 else pads
+
+
+def _grad_x_as_conv(grad_out, weight, geo: ConvGeometry, pads, workspace_bytes):
+    """grad_x = conv2d(grad_out, rot180(w) with in/out channels swapped per group): one
+    matrix product with a reduction over Kg*kH*kW, no scatter (see _transposed_conv_pads)."""
+    g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
+    w_t = weight.reshape(g, kg, cg, *geo.kernel).transpose(0, 2, 1, 3, 4)
+    w_t = np.ascontiguousarray(w_t.reshape(geo.c, kg, *geo.kernel)[..., ::-1, ::-1])
+    return conv2d(grad_out, w_t, padding=pads, dilation=geo.dilation, groups=g,
+                  workspace_bytes=workspace_bytes)
+
+
 def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes):
     g, kg = geo.groups, geo.k_per_group
     w_mat = weight.reshape(g, kg, -1)                                   # (G, Kg, R)
@@ -119,13 +144,19 @@ def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes):
         return gx, gw.reshape(weight.shape)
     (pt, pb), (pl, pr) = geo.pads
     padded_hw = (geo.hw[0] + pt + pb, geo.hw[1] + pl + pr)
-    gx = np.empty_like(x)
+    as_conv = _transposed_conv_pads(geo)
+    gx = np.empty_like(x) if as_conv is None else None
     gw = np.zeros(w_mat.shape, dtype=x.dtype)
     step = chunk_size(geo, x.itemsize, workspace_bytes)
+    cols = None
     for n0 in range(0, geo.n, step):
-        cols = im2col(pad_if_needed(x[n0:n0 + step], geo), geo)         # (n, G, R, P)
+        xp = pad_if_needed(x[n0:n0 + step], geo)
+        cols = im2col(xp, geo, out=None if cols is None or len(cols) != len(xp) else cols)
         gchunk = g_mat[n0:n0 + step]
         gw += np.matmul(gchunk, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        np.matmul(w_mat.transpose(0, 2, 1), gchunk, out=cols)          # reuse the buffer
-        gx[n0:n0 + step] = _crop_padding(col2im(cols, geo, padded_hw), geo)
+        if as_conv is None:
+            np.matmul(w_mat.transpose(0, 2, 1), gchunk, out=cols)      # reuse the buffer
+            gx[n0:n0 + step] = _crop_padding(col2im(cols, geo, padded_hw), geo)
+    if as_conv is not None:
+        gx = _grad_x_as_conv(grad_out, weight, geo, as_conv, workspace_bytes)
     return gx, gw.reshape(weight.shape)

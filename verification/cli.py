@@ -15,6 +15,8 @@ import reference
 # subcommand name -> module defining register(subparsers)
 COMMANDS: dict[str, str] = {
     "summary": "verification.summary_cli",
+    "report": "verification.report_cli",
+    "check": "verification.check_cli",
 }
 
 

@@ -109,12 +109,45 @@ def conv2d_backward_rule(grad_out, x, weight, bias=None, stride=1, padding=0, di
     ab = None if bias is None else np.abs(bias).astype(np.float64)
     mx, mw, mb = ref.conv2d_backward(ag, ax, aw, ab, stride, padding, dilation, groups)
     n_out = grad_out.shape[0] * grad_out.shape[2] * grad_out.shape[3]
+    fx, fw = _fft_backward_terms(grad_out, x, weight, stride, padding, dilation, groups)
     bounds = {"grad_x": Bound((weight.shape[0] // groups) * weight.shape[2] * weight.shape[3],
-                              mx),
-              "grad_weight": Bound(n_out, mw)}
+                              mx, np.broadcast_to(fx, mx.shape)),
+              "grad_weight": Bound(n_out, mw, np.broadcast_to(fw, mw.shape))}
     if bias is not None:
         bounds["grad_bias"] = Bound(n_out, mb)
     return bounds
+
+
+def _norms(a: np.ndarray, lead: int):
+    """(||a||_1, ||a||_2) over everything after the first `lead` axes, in float64."""
+    flat = np.abs(a).astype(np.float64).reshape(a.shape[:lead] + (-1,))
+    return flat.sum(axis=-1), np.sqrt((flat ** 2).sum(axis=-1))
+
+
+def _fft_backward_terms(grad_out, x, weight, stride, padding, dilation, groups):
+    """Norm-wise FFT terms of the backward pass (for `cnnref check`, which must accept an
+    FFT-based backward: Bound.allowed(..., 'any')).
+
+    grad_x[n, c] (padded plane) = sum_k g_s[n, k] (*) w[k, c], a full convolution of the
+    zero-inserted map g_s (zero insertion keeps every norm) with the kernel; grad_w[k, c] =
+    sum_n x_p[n, c] (x) g_s[n, k], a correlation of two planes. The forward derivation
+    (|FFT(b)|_inf <= ||b||_1, Parseval on a) bounds the error of the product term where
+    FFT(a) was rounded by u log2 L ||a||_2 ||b||_1; the rounding of FFT(b) contributes the
+    same with the roles swapped, so both are kept: per plane
+        (log2 L + 1) * sum (||a||_2 ||b||_1 + ||a||_1 ||b||_2).
+    L = (2 Hp)(2 Wp) covers any FFT length up to the linear (unwrapped) size, which is at
+    most twice the padded plane along each axis (Hp + Ho - 1 <= 2 Hp)."""
+    *_, geo = conv_geometry(x, weight, None, stride, padding, dilation, groups)
+    (pt, pb), (pl, pr) = geo.pads
+    log = np.log2(4 * (geo.hw[0] + pt + pb) * (geo.hw[1] + pl + pr)) + 1
+    n, g, kg, cg = geo.n, geo.groups, geo.k_per_group, geo.c_per_group
+    g1, g2 = (a.reshape(n, g, kg) for a in _norms(grad_out, 2))
+    w1, w2 = (a.reshape(g, kg, cg) for a in _norms(weight, 2))
+    x1, x2 = (a.reshape(n, g, cg) for a in _norms(pad2d(np.asarray(x), geo.pads), 2))
+    gx = np.einsum("ngk,gkc->ngc", g2, w1) + np.einsum("ngk,gkc->ngc", g1, w2)
+    gw = np.einsum("ngc,ngk->gkc", x2, g1) + np.einsum("ngc,ngk->gkc", x1, g2)
+    return (gx.reshape(n, geo.c, 1, 1) * log,
+            gw.reshape(geo.k, cg, 1, 1) * log)
 
 
 def inner_product_bound(n_terms: int, magnitude: float, dtype=np.float64) -> float:

@@ -1,0 +1,214 @@
+"""`cnnref check`: verify anyone's implementation against the reference.
+
+The protocol. An implementation is a Python module (a file path or a dotted name) that
+defines any subset of the reference's public functions (`conv2d`, `conv2d_backward`,
+`conv_output_size`, ...) with the same names and signatures. Inputs are NumPy arrays;
+outputs are anything `numpy.asarray` accepts (CPU torch tensors included). A function the
+module does not define is skipped; a keyword argument its signature does not accept
+(`inspect.signature`; `**kwargs` accepts all) is never passed, so a module without
+`dilation` is tested without dilation, and the report lists what was not covered.
+
+This module holds the protocol: loading, signatures, calling, comparing one case. The
+battery (check_battery), the cases (check_ops), the process isolation (check_runner), the
+diagnosis (mutants) and the rendering (check_report) build on it.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class ImplError(Exception):
+    """The implementation could not be loaded (a usage error: exit status 2)."""
+
+
+def load_impl(spec: str):
+    """Import `spec`: a .py file, a package directory, or a dotted module name."""
+    path = os.path.abspath(spec)
+    try:
+        if os.path.isfile(path) or os.path.isdir(path):
+            return _load_path(path)
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return importlib.import_module(spec)
+    except ImplError:
+        raise
+    except BaseException as exc:   # the user's module may raise anything, SystemExit too
+        raise ImplError(f"cannot import {spec!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def _load_path(path: str):
+    if os.path.isdir(path):
+        init = os.path.join(path, "__init__.py")
+        if not os.path.isfile(init):
+            raise ImplError(f"{path} is a directory without __init__.py")
+        name, location, search = os.path.basename(path), init, [path]
+    else:
+        name = os.path.splitext(os.path.basename(path))[0]
+        location, search = path, None
+    parent = os.path.dirname(path)
+    if parent not in sys.path:     # so that the module's own sibling imports work
+        sys.path.insert(0, parent)
+    spec = importlib.util.spec_from_file_location(name, location,
+                                                  submodule_search_locations=search)
+    if spec is None or spec.loader is None:
+        raise ImplError(f"{path} is not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a user function's signature accepts."""
+    names: frozenset
+    positional: tuple          # names of positional parameters, in order
+    var_positional: bool
+    var_keyword: bool
+
+    def kwarg(self, name: str) -> bool:
+        return self.var_keyword or name in self.names
+
+    def position(self, index: int, name: str, config: frozenset) -> bool:
+        """Can the reference's positional argument `name` (at `index`) be passed? Yes when
+        the user's parameter there exists and is not one of the config keywords (a
+        `conv2d(x, w, stride=1)` has no bias slot)."""
+        if name in self.names:
+            return True
+        if index < len(self.positional):
+            return self.positional[index] not in config
+        return self.var_positional
+
+
+def accepts_of(fn) -> Accepts:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):     # a builtin without a signature: assume it all
+        return Accepts(frozenset(), (), True, True)
+    kinds = inspect.Parameter
+    positional = tuple(p.name for p in params
+                       if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD))
+    names = frozenset(p.name for p in params
+                      if p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY))
+    return Accepts(names, positional, any(p.kind == kinds.VAR_POSITIONAL for p in params),
+                   any(p.kind == kinds.VAR_KEYWORD for p in params))
+
+
+@dataclass
+class CheckCase:
+    """One call: positional `args` in the reference's order (name -> value, None for an
+    absent optional array) and keyword `kwargs`; `dtype` of the arrays ('float64',
+    'float32'); `exact`: small-integer values."""
+    op: str
+    args: dict
+    kwargs: dict
+    dtype: str = "float64"
+    family: str = "corners"
+    label: str = ""
+    exact: bool = False
+    features: frozenset = frozenset()
+    probe: str | None = None        # the one extension feature this case probes
+
+    def describe(self) -> str:
+        parts = [f"{k}={_short(v)}" for k, v in self.args.items()]
+        parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.op}({', '.join(parts)})"
+
+
+def _short(v) -> str:
+    if isinstance(v, np.ndarray):
+        return f"<{v.dtype} {tuple(v.shape)}>"
+    return repr(v)
+
+
+def call_case(fn, case: CheckCase):
+    """Call the user's function on fresh copies of the inputs (an implementation that
+    writes into its inputs must not corrupt the ground truth)."""
+    args = [v.copy() if isinstance(v, np.ndarray) else v for v in case.args.values()]
+    kwargs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in case.kwargs.items()}
+    return fn(*args, **kwargs)
+
+
+class WrongType(Exception):
+    """The implementation returned something that is not a real numeric array."""
+
+
+def as_array(value) -> np.ndarray:
+    """numpy.asarray, plus torch tensors that still require grad or live on a GPU."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu()
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise WrongType(f"numpy.asarray failed on a {type(value).__name__}: {exc}") from exc
+    if arr.dtype.kind not in "fiub":
+        raise WrongType(f"returned dtype {arr.dtype} ({type(value).__name__}), "
+                        "expected a real floating array")
+    return arr
+
+
+@dataclass
+class Failure:
+    """Why one output of one case is wrong. kind: raised, type, shape, special, value,
+    missing, timeout, crashed."""
+    kind: str
+    tensor: str
+    message: str
+    max_error: float | None = None
+    allowed: float | None = None
+    index: tuple | None = None
+    got: float | None = None
+    want: float | None = None
+    n_bad: int | None = None
+    size: int | None = None
+
+
+def compare(name: str, got: np.ndarray, truth: np.ndarray, allowed) -> Failure | None:
+    """Shape first, then NaN/inf positions, then |got - truth| <= allowed element-wise."""
+    if got.shape != truth.shape:
+        return Failure("shape", name, f"{name} has shape {got.shape}, but should have "
+                       f"shape {truth.shape}")
+    g64, t64 = got.astype(np.float64), truth.astype(np.float64)
+    special = (np.isnan(g64) != np.isnan(t64)) | (np.isinf(t64) & (g64 != t64)) | \
+        (np.isinf(g64) & ~np.isinf(t64))
+    if special.any():
+        idx = tuple(int(i) for i in np.argwhere(special)[0])
+        return Failure("special", name, f"{name}{list(idx)}={g64[idx]}, but should be "
+                       f"{t64[idx]}",
+                       index=idx, got=float(g64[idx]), want=float(t64[idx]),
+                       n_bad=int(special.sum()), size=int(special.size))
+    err = np.where(np.isfinite(t64), np.abs(g64 - t64), 0.0)
+    allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), err.shape)
+    over = err > allowed
+    if not over.any():
+        return None
+    idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.where(over, err, -1.0)),
+                                                 err.shape))
+    return Failure("value", name,
+                   f"{name}{list(idx)}={float(g64[idx])!r}, but should be "
+                   f"{float(t64[idx])!r}: |error| "
+                   f"{err[idx]:.3g} > allowed {allowed[idx]:.3g} ({int(over.sum())} of "
+                   f"{err.size} elements out of bound)",
+                   max_error=float(err[idx]), allowed=float(allowed[idx]), index=idx,
+                   got=float(g64[idx]), want=float(t64[idx]), n_bad=int(over.sum()),
+                   size=int(err.size))
+
+
+@dataclass
+class Outcome:
+    """The result of one case: failure None means it agreed. `outputs` (the user's
+    arrays) and `truth` are kept for the diagnosis and dropped before reporting."""
+    case: CheckCase
+    failure: Failure | None = None
+    unsupported: str | None = None
+    outputs: dict = field(default_factory=dict)
+    truth: dict = field(default_factory=dict)
+    allowed: dict = field(default_factory=dict)
+    wrong: list = field(default_factory=list)      # names of the outputs that disagree

@@ -1,0 +1,244 @@
+"""The battery of one function: worked examples, corner cases, exact integers, hypothesis
+(float64, then float32), cheapest first, stopping at the first failure, which hypothesis
+then shrinks to the smallest failing case within a time budget.
+
+Runs inside the worker process of check_runner; `beat(label)` tells the parent a call is
+starting, so a hung call is killed after the per-call timeout.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
+
+from verification.check import (Accepts, CheckCase, Failure, Outcome, WrongType, as_array,
+                                call_case, compare)
+from verification.check_ops import EXTENSIONS, OpSpec, allowed_errors, reference_outputs, restrict
+
+FAMILIES = ("examples", "corners", "exact", "random", "float32")
+
+
+@dataclass
+class Options:
+    max_examples: int = 30
+    seed: int = 0
+    budget: float = 10.0            # soft seconds for this function's hypothesis families
+
+
+@dataclass
+class State:
+    """What one function's battery has learned so far."""
+    spec: OpSpec
+    fn: object
+    accepts: Accepts
+    beat: object
+    supported: set = field(default_factory=set)
+    unsupported: dict = field(default_factory=dict)     # feature -> why
+    covered: dict = field(default_factory=dict)         # feature -> cases checked
+    checked: dict = field(default_factory=dict)         # family -> cases checked
+    notes: list = field(default_factory=list)
+    failure: Outcome | None = None
+    failure_family: str | None = None
+
+
+def supported_args(spec: OpSpec, accepts: Accepts) -> set:
+    config = frozenset(spec.defaults)
+    names = {k for k in spec.defaults if accepts.kwarg(k)}
+    names |= {a for i, a in enumerate(spec.positional)
+              if a in spec.optional and accepts.position(i, a, config)}
+    return names
+
+
+def _user_call(state: State, case: CheckCase):
+    """Only what the signature accepts: restricted keywords were reset to defaults for the
+    truth and are not passed; a missing optional slot is left out."""
+    args = {k: v for k, v in case.args.items()
+            if k not in state.spec.optional or k in state.supported}
+    kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported}
+    return call_case(state.fn, CheckCase(case.op, args, kwargs, case.dtype))
+
+
+def _outputs(spec: OpSpec, result) -> dict:
+    if len(spec.outputs) == 1:
+        return {spec.outputs[0]: result}
+    if not isinstance(result, (tuple, list)):
+        raise WrongType(f"returned a {type(result).__name__}, expected a tuple "
+                        f"{spec.outputs}")
+    return dict(zip(spec.outputs, result))
+
+
+def evaluate(state: State, case: CheckCase) -> Outcome:
+    """Run one case: the ground truth, the user's call, the comparison of every output."""
+    spec = state.spec
+    truth = reference_outputs(spec, case)
+    state.beat(case.label)
+    try:
+        result = _user_call(state, case)
+    except NotImplementedError as exc:
+        return Outcome(case, unsupported=f"NotImplementedError: {exc}")
+    except Exception as exc:
+        if case.probe:
+            return Outcome(case, unsupported=f"{type(exc).__name__}: {exc}")
+        return Outcome(case, Failure("raised", "-", f"raised {type(exc).__name__}: {exc}"))
+    try:
+        got = _outputs(spec, result)
+    except WrongType as exc:
+        return Outcome(case, Failure("type", "-", str(exc)), truth=truth, wrong=["-"])
+    allowed = allowed_errors(spec, case, truth)
+    outputs, first = {}, None
+    for name, want in truth.items():
+        if want is None:           # grad_bias without a bias: anything goes
+            continue
+        failure = None
+        if got.get(name) is None:
+            failure = Failure("missing", name, f"{name} is missing (None), but should be "
+                              "an array")
+        else:
+            try:
+                outputs[name] = as_array(got[name])
+                failure = compare(name, outputs[name], np.asarray(want), allowed[name])
+            except WrongType as exc:
+                failure = Failure("type", name, f"{name}: {exc}")
+        if failure is not None:
+            first = first or failure
+            outputs.setdefault("__wrong__", []).append(name)
+    wrong = outputs.pop("__wrong__", [])
+    return Outcome(case, first, outputs=outputs, truth=truth, allowed=allowed, wrong=wrong)
+
+
+def usable(state: State, case: CheckCase) -> bool:
+    """A case runs when the signature takes its arguments and its features are supported."""
+    for k, v in case.kwargs.items():
+        if k not in state.supported and v != state.spec.defaults[k]:
+            return False
+    for k in state.spec.optional:
+        if case.args.get(k) is not None and k not in state.supported:
+            return False
+    return not (case.features & set(state.unsupported))
+
+
+def record(state: State, outcome: Outcome, family: str) -> bool:
+    """Book-keeping after one case; True when the function has failed."""
+    case = outcome.case
+    if outcome.unsupported:
+        feats = {case.probe} if case.probe else (case.features - {"bias", "batch>1",
+                                                                  "non-square", "float32"})
+        for f in feats or {"this call"}:
+            state.unsupported.setdefault(f, outcome.unsupported)
+        return False
+    state.checked[family] = state.checked.get(family, 0) + 1
+    for f in case.features | ({"exact integers"} if case.exact else set()):
+        state.covered[f] = state.covered.get(f, 0) + 1
+    if outcome.failure:
+        state.failure, state.failure_family = outcome, family
+        return True
+    return False
+
+
+def run_fixed(state: State, family: str, cases) -> bool:
+    for case in cases:
+        if usable(state, case) and record(state, evaluate(state, case), family):
+            return True
+    return False
+
+
+class _Failed(Exception):
+    pass
+
+
+def run_hypothesis(state: State, family: str, opts: Options, deadline: float) -> bool:
+    """One hypothesis family. Past the deadline no new case is run (it counts as passing),
+    and shrinking stops when its own budget is spent: a case seen before replays its
+    memoised outcome, so hypothesis always ends on the smallest failure it has seen."""
+    spec = state.spec
+    exact = family == "exact"
+    dtype = "float32" if family == "float32" else "float64"
+    memo: dict = {}
+    clock = {"shrink_until": None}
+
+    def prop(raw):
+        case = spec.build(restrict(raw, state.supported, spec.defaults, state.unsupported),
+                          dtype, family)
+        key = case.label
+        if key not in memo:
+            now = time.monotonic()
+            limit = clock["shrink_until"] or deadline
+            if now > limit or not usable(state, case):
+                return
+            memo[key] = evaluate(state, case)
+            if memo[key].failure is None:
+                record(state, memo[key], family)
+        outcome = memo[key]
+        if outcome.failure is not None:
+            if clock["shrink_until"] is None:
+                clock["shrink_until"] = time.monotonic() + max(3.0, opts.budget / 2)
+            state.failure, state.failure_family = outcome, family
+            raise _Failed()
+
+    n = max(1, opts.max_examples // 2) if family == "float32" else opts.max_examples
+    test = settings(max_examples=n, deadline=None, database=None, derandomize=False,
+                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+                    phases=[Phase.generate, Phase.shrink], verbosity=Verbosity.quiet,
+                    print_blob=False)(given(spec.strategy(exact))(prop))
+    try:
+        hyp_seed(opts.seed * 7919 + FAMILIES.index(family))(test)()
+    except _Failed:
+        pass
+    except Exception as exc:     # Flaky (a non-deterministic implementation) and the like
+        if state.failure is None:
+            raise
+        state.notes.append(f"hypothesis: {type(exc).__name__} while shrinking")
+    if state.failure is not None:
+        record_failure_coverage(state, family)
+        return True
+    return False
+
+
+def record_failure_coverage(state: State, family: str):
+    state.checked[family] = state.checked.get(family, 0) + 1
+
+
+def run_battery(spec: OpSpec, fn, accepts: Accepts, opts: Options, beat) -> State:
+    state = State(spec, fn, accepts, beat)
+    state.supported = supported_args(spec, accepts)
+    start = time.monotonic()
+    if run_fixed(state, "examples", spec.examples()) or \
+            run_fixed(state, "corners", spec.corners()):
+        return state
+    families = ["exact"] + (["random", "float32"] if spec.random else [])
+    for i, family in enumerate(families):
+        # later families get what the earlier ones left of the budget
+        left = opts.budget - (time.monotonic() - start)
+        deadline = time.monotonic() + left / (len(families) - i)
+        if run_hypothesis(state, family, opts, deadline):
+            return state
+    return state
+
+
+def missing_features(state: State, all_features) -> dict:
+    """feature -> why it was not covered."""
+    out = {}
+    for f in all_features:
+        if state.covered.get(f):
+            continue
+        if f in state.unsupported:
+            out[f] = f"unsupported: {state.unsupported[f]}"
+        elif _needs_kwarg(f) and _needs_kwarg(f) not in state.supported:
+            out[f] = f"'{_needs_kwarg(f)}' not in the signature"
+        else:
+            out[f] = ("not reached: stopped at the first failure" if state.failure
+                      else "not reached")
+    return out
+
+
+def _needs_kwarg(feature: str) -> str | None:
+    base = feature.split(">")[0].split("=")[0]
+    return {"depthwise": "groups"}.get(base, base if base in
+                                       ("stride", "padding", "dilation", "groups", "bias")
+                                       else None)
+
+
+__all__ = ["EXTENSIONS", "FAMILIES", "Options", "State", "evaluate", "run_battery",
+           "missing_features"]
