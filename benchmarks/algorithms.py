@@ -17,15 +17,16 @@ from benchmarks import loops
 from benchmarks.cases import ConvCase, conv_inputs
 
 FORWARD = ("naive", "loops", "numba", "im2col", "fft", "torch", "torch_cuda")
-BACKWARD = ("loops", "numba", "col2im", "documents", "torch", "torch_cuda")
+BACKWARD = ("loops", "numba", "auto", "col2im", "documents", "torch", "torch_cuda")
 ALGORITHMS = {"conv_forward": FORWARD, "conv_backward": BACKWARD}
 # process group -> algorithms it times (one process per group, see runner.py)
-GROUPS = {"numpy": ("naive", "loops", "im2col", "fft", "col2im", "documents"),
+GROUPS = {"numpy": ("naive", "loops", "im2col", "fft", "auto", "col2im", "documents"),
           "numba": ("numba",), "torch": ("torch", "torch_cuda")}
 LABELS = {"naive": "reference naive loops (lists, float64 accumulation)",
           "loops": "documents' method 1: pure-Python loops",
           "numba": "documents' method 2: numba loops",
           "im2col": "reference im2col + GEMM", "fft": "reference FFT",
+          "auto": "reference default backward (stride 1: conv with rot180 kernel; else col2im)",
           "col2im": "reference col2im", "documents": "reference documents' method (C7-C11)",
           "torch": "PyTorch CPU", "torch_cuda": "PyTorch CUDA (TF32 off)"}
 NUMBA_MAX_FLOPS = 1e9     # numba loops run ~1-2 GFLOP/s on one core: a second per shape

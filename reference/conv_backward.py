@@ -24,12 +24,14 @@ METHODS = ("documents", "col2im")
 
 
 def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
-                    groups=1, *, method: str = "col2im", workspace_bytes: int | None = None):
+                    groups=1, *, method: str = "auto", workspace_bytes: int | None = None):
     """Gradients of conv2d with respect to x, weight and bias for upstream `grad_out`.
 
     grad_out (N, K, Ho, Wo); x (N, C, H, W); weight (K, C // groups, kH, kW).
     Returns (grad_x (N, C, H, W), grad_weight (K, C // groups, kH, kW), grad_bias (K,) or
-    None when bias is None). `method`: 'col2im' (default, fast) or 'documents'.
+    None when bias is None). `method`: 'documents' (C7-C11 step by step), 'col2im' (scatter
+    the column gradients back), or 'auto' (default, the fastest: at stride 1 grad_x is a
+    plain conv2d of grad_out with the rotated kernel, otherwise col2im).
 
     Example (seed 000, C7): 3x3 input, 2x2 kernel, stride 1 -> 2x2 error map d; then
     grad_x = d zero-ringed to 4x4, cross-correlated with rot180(w) -> 3x3.
@@ -38,12 +40,14 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups,
                                          func)
     grad_out = check_grad_out(grad_out, geo, x.dtype, func)
-    if method == "col2im":
-        gx, gw = _backward_col2im(grad_out, x, weight, geo, workspace_bytes)
+    if method in ("auto", "col2im"):
+        gx, gw = _backward_col2im(grad_out, x, weight, geo, workspace_bytes,
+                                  as_conv=method == "auto")
     elif method == "documents":
         gx, gw = _grad_x_documents(grad_out, weight, geo), _grad_w_documents(grad_out, x, geo)
     else:
-        raise ValueError(f"{func}: method must be one of {METHODS}, got {method!r}")
+        raise ValueError(f"{func}: method must be one of {('auto',) + METHODS}, "
+                         f"got {method!r}")
     gb = None if bias is None else grad_out.sum(axis=(0, 2, 3))        # C11
     return gx, gw, gb
 
@@ -54,17 +58,20 @@ def _crop_padding(gxp: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     return np.ascontiguousarray(gxp[..., top:top + h, left:left + w])
 
 
+def rotated_transposed_weight(weight, geo: ConvGeometry) -> np.ndarray:
+    """(K, Cg, kH, kW) -> (C, Kg, kH, kW), each kernel rotated 180 degrees (C7): filter k's
+    channel c becomes output channel c of the transposed convolution; groups stay groups."""
+    g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
+    w_t = weight.reshape(g, kg, cg, *geo.kernel).transpose(0, 2, 1, 3, 4)
+    return np.ascontiguousarray(w_t.reshape(geo.c, kg, *geo.kernel)[..., ::-1, ::-1])
+
+
 def _grad_x_documents(grad_out, weight, geo: ConvGeometry) -> np.ndarray:
     """C7-C9: zero-insert (stride), full convolution with rot180(w), sum over filters."""
-    g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
     restored = dilate2d(grad_out, geo.stride)                            # C8
-    # Filter k's channel c becomes output channel c of the transposed conv: (C, Kg, kH, kW),
-    # rotated 180 degrees (C7). Groups stay groups.
-    w_t = weight.reshape(g, kg, cg, *geo.kernel).transpose(0, 2, 1, 3, 4)
-    w_t = w_t.reshape(geo.c, kg, *geo.kernel)[..., ::-1, ::-1]
     # 'full' padding = d*(k-1) zeros around the map; the sum over k is C9.
-    gxp = conv2d(restored, np.ascontiguousarray(w_t), padding="full",
-                 dilation=geo.dilation, groups=g)
+    gxp = conv2d(restored, rotated_transposed_weight(weight, geo), padding="full",
+                 dilation=geo.dilation, groups=geo.groups)
     # Padded rows/cols past the last window got no error: they stay zero.
     (pt, pb), (pl, pr) = geo.pads
     hp, wp = geo.hw[0] + pt + pb, geo.hw[1] + pl + pr
@@ -126,14 +133,11 @@ def _transposed_conv_pads(geo: ConvGeometry):
 def _grad_x_as_conv(grad_out, weight, geo: ConvGeometry, pads, workspace_bytes):
     """grad_x = conv2d(grad_out, rot180(w) with in/out channels swapped per group): one
     matrix product with a reduction over Kg*kH*kW, no scatter (see _transposed_conv_pads)."""
-    g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
-    w_t = weight.reshape(g, kg, cg, *geo.kernel).transpose(0, 2, 1, 3, 4)
-    w_t = np.ascontiguousarray(w_t.reshape(geo.c, kg, *geo.kernel)[..., ::-1, ::-1])
-    return conv2d(grad_out, w_t, padding=pads, dilation=geo.dilation, groups=g,
-                  workspace_bytes=workspace_bytes)
+    return conv2d(grad_out, rotated_transposed_weight(weight, geo), padding=pads,
+                  dilation=geo.dilation, groups=geo.groups, workspace_bytes=workspace_bytes)
 
 
-def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes):
+def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes, as_conv: bool):
     g, kg = geo.groups, geo.k_per_group
     w_mat = weight.reshape(g, kg, -1)                                   # (G, Kg, R)
     g_mat = grad_out.reshape(geo.n, g, kg, -1)                          # (N, G, Kg, P)
@@ -144,8 +148,8 @@ def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes):
         return gx, gw.reshape(weight.shape)
     (pt, pb), (pl, pr) = geo.pads
     padded_hw = (geo.hw[0] + pt + pb, geo.hw[1] + pl + pr)
-    as_conv = _transposed_conv_pads(geo)
-    gx = np.empty_like(x) if as_conv is None else None
+    conv_pads = _transposed_conv_pads(geo) if as_conv else None
+    gx = np.empty_like(x) if conv_pads is None else None
     gw = np.zeros(w_mat.shape, dtype=x.dtype)
     step = chunk_size(geo, x.itemsize, workspace_bytes)
     cols = None
@@ -154,9 +158,9 @@ def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes):
         cols = im2col(xp, geo, out=None if cols is None or len(cols) != len(xp) else cols)
         gchunk = g_mat[n0:n0 + step]
         gw += np.matmul(gchunk, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        if as_conv is None:
+        if conv_pads is None:
             np.matmul(w_mat.transpose(0, 2, 1), gchunk, out=cols)      # reuse the buffer
             gx[n0:n0 + step] = _crop_padding(col2im(cols, geo, padded_hw), geo)
-    if as_conv is not None:
-        gx = _grad_x_as_conv(grad_out, weight, geo, as_conv, workspace_bytes)
+    if conv_pads is not None:
+        gx = _grad_x_as_conv(grad_out, weight, geo, conv_pads, workspace_bytes)
     return gx, gw.reshape(weight.shape)

@@ -26,7 +26,7 @@ def test_b7_conv2d_forward_and_backward_match_torch(algorithm, dtype, device, ca
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("method", ref.BACKWARD_METHODS)
+@pytest.mark.parametrize("method", ("auto",) + ref.BACKWARD_METHODS)
 @given(case=conv2d_cases())
 def test_c7_c11_backward_methods_match_torch(method, dtype, case):
     check_against_torch("conv2d", make_arrays(case), case.kwargs, dtype=dtype, seed=case.seed,
@@ -38,7 +38,7 @@ def test_c7_c11_backward_methods_match_torch(method, dtype, case):
 def test_exact_mode_is_bit_equal_to_torch(dtype, case):
     """Integer inputs in [-4, 4]: every partial sum is an integer below 2**24, so every
     direct algorithm and torch must agree bit for bit, forward and backward."""
-    for method in ref.BACKWARD_METHODS:
+    for method in ("auto",) + ref.BACKWARD_METHODS:
         check_against_torch("conv2d", make_arrays(case), case.kwargs, dtype=dtype,
                             seed=case.seed, exact=True, ref_kwargs={"algorithm": "naive"},
                             ref_backward_kwargs={"method": method})

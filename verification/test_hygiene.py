@@ -52,7 +52,7 @@ def _frozen(*arrays):
 
 
 @pytest.mark.parametrize("algorithm", ref.ALGORITHMS)
-@pytest.mark.parametrize("method", ref.BACKWARD_METHODS)
+@pytest.mark.parametrize("method", ("auto",) + ref.BACKWARD_METHODS)
 def test_conv_functions_do_not_mutate_inputs(algorithm, method):
     rng = np.random.default_rng(0)
     x, w, b = _frozen(rng.standard_normal((2, 4, 6, 5)), rng.standard_normal((4, 2, 3, 2)),

@@ -37,12 +37,12 @@ def synthetic_run(scale: float = 1.0) -> dict:
              _row("conv_forward", "documents_p0", "float64", "im2col", 0.002 * scale, **doc),
              _row("conv_forward", "documents_p1", "float64", "im2col", 0.002, **doc),
              _row("conv_backward", "documents_p0", "float64", "numba", 0.030),
-             _row("conv_backward", "documents_p0", "float64", "col2im", 0.006)]
+             _row("conv_backward", "documents_p0", "float64", "auto", 0.006)]
     for dtype, im, tc, bw, tbw in (("float64", 0.05, 0.10, 0.12, 0.09),
                                    ("float32", 0.02, 0.01, 0.03, 0.02)):
         rows += [_row("conv_forward", "resnet3x3", dtype, "im2col", im),
                  _row("conv_forward", "resnet3x3", dtype, "torch", tc),
-                 _row("conv_backward", "resnet3x3", dtype, "col2im", bw),
+                 _row("conv_backward", "resnet3x3", dtype, "auto", bw),
                  _row("conv_backward", "resnet3x3", dtype, "torch", tbw)]
         for cap, t, default, unlimited in ((2**20, 0.95 * im, False, False),
                                            (8 * 2**20, 1.05 * im, True, False),
