@@ -8,6 +8,19 @@ from .conv import ALGORITHMS, DEFAULT_WORKSPACE_BYTES, conv2d
 from .conv_backward import METHODS as BACKWARD_METHODS, conv2d_backward
 from .shapes import conv_output_shape, conv_output_size, normalize_padding, pool_output_size
 from .signal import convolve1d, convolve2d, correlate2d, rot180
+from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d,
+                      global_avg_pool2d_backward, global_max_pool2d,
+                      global_max_pool2d_backward, max_pool2d, max_pool2d_backward)
+from .pooling_documents import (avg_pool2d_backward_kronecker, lenet_subsample,
+                                lenet_subsample_backward, max_pool2d_backward_documents)
+from .batchnorm import batch_norm, batch_norm_backward, batch_norm_running_stats
+from .activations import (leaky_relu, leaky_relu_backward, log_softmax, log_softmax_backward,
+                          relu, relu_backward, sigmoid, sigmoid_backward, softmax,
+                          softmax_backward, tanh, tanh_backward)
+from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_entropy,
+                     cross_entropy_backward, one_hot, output_error_cross_entropy,
+                     output_error_quadratic, quadratic_loss, quadratic_loss_backward)
+from .dense import backprop_error, dense, dense_backward, sgd_step
 from .counting import (ACTIVATION_FLOPS, Counts, WeightSharing, activation_bytes,
                        activation_counts, batchnorm_counts, conv2d_counts, linear_counts,
                        pool2d_counts, subsample2d_counts, weight_sharing)
@@ -25,6 +38,19 @@ __all__ = [
     "conv2d", "conv2d_backward",
     "conv_output_shape", "conv_output_size", "normalize_padding", "pool_output_size",
     "convolve1d", "convolve2d", "correlate2d", "rot180",
+    # pooling, batch norm, activations, losses, dense (issue 3)
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "global_avg_pool2d", "global_avg_pool2d_backward", "global_max_pool2d",
+    "global_max_pool2d_backward", "max_pool2d_backward_documents",
+    "avg_pool2d_backward_kronecker", "lenet_subsample", "lenet_subsample_backward",
+    "batch_norm", "batch_norm_backward", "batch_norm_running_stats",
+    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid",
+    "sigmoid_backward", "tanh", "tanh_backward", "softmax", "softmax_backward",
+    "log_softmax", "log_softmax_backward",
+    "quadratic_loss", "quadratic_loss_backward", "binary_cross_entropy",
+    "binary_cross_entropy_backward", "cross_entropy", "cross_entropy_backward", "one_hot",
+    "output_error_quadratic", "output_error_cross_entropy",
+    "dense", "dense_backward", "backprop_error", "sgd_step",
     # counts, receptive fields, networks (issue 4)
     "ACTIVATION_FLOPS", "Counts", "WeightSharing", "activation_bytes", "activation_counts",
     "batchnorm_counts", "conv2d_counts", "linear_counts", "pool2d_counts",

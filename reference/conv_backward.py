@@ -18,7 +18,7 @@ import numpy as np
 
 from .conv import chunk_size, conv2d, im2col, is_pointwise, pad_if_needed
 from .conv_args import ConvGeometry, check_grad_out, conv_geometry
-from .windows import dilate2d
+from .windows import dilate2d, fold
 
 METHODS = ("documents", "col2im")
 
@@ -103,16 +103,10 @@ def _grad_w_documents(grad_out, x, geo: ConvGeometry) -> np.ndarray:
 
 def col2im(cols: np.ndarray, geo: ConvGeometry, padded_hw) -> np.ndarray:
     """Transpose of im2col: (n, G, Cg*kH*kW, Ho*Wo) -> padded (n, C, Hp, Wp), summing
-    every entry into the pixel it was read from (one vectorised add per kernel tap)."""
-    n = cols.shape[0]
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = geo.kernel, geo.stride, geo.dilation, geo.out
-    taps = cols.reshape(n, geo.c, kh, kw, ho, wo)
-    out = np.zeros((n, geo.c) + tuple(padded_hw), dtype=cols.dtype)
-    for m in range(kh):
-        for q in range(kw):
-            out[:, :, m * dh:m * dh + (ho - 1) * sh + 1:sh,
-                q * dw:q * dw + (wo - 1) * sw + 1:sw] += taps[:, :, m, q]
-    return out
+    every entry into the pixel it was read from (windows.fold)."""
+    (kh, kw), (ho, wo) = geo.kernel, geo.out
+    taps = cols.reshape(cols.shape[0], geo.c, kh, kw, ho, wo).transpose(0, 1, 4, 5, 2, 3)
+    return fold(taps, padded_hw, geo.stride, geo.dilation)
 
 
 def _transposed_conv_pads(geo: ConvGeometry):

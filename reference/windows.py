@@ -48,6 +48,25 @@ def sliding_windows(xp: np.ndarray, kernel_hw, stride_hw, dilation_hw,
     return as_strided(xp, shape=shape, strides=strides, writeable=False)
 
 
+def fold(values: np.ndarray, padded_hw, stride_hw, dilation_hw) -> np.ndarray:
+    """Adjoint of `sliding_windows`: add every window entry back onto the pixel it was read
+    from. values (..., Ho, Wo, kH, kW) -> (..., Hp, Wp). Overlapping windows accumulate.
+
+    This is col2im for convolution and the backward of pooling. One vectorised add per
+    kernel tap (kH*kW of them), never a Python loop over pixels.
+    Example: values of ones (1, 1, 2, 2, 3, 3), stride 2, padded (5, 5) -> the centre pixel
+    (2, 2) is in all four windows and receives 4.
+    """
+    *lead, ho, wo, kh, kw = values.shape
+    (sh, sw), (dh, dw) = stride_hw, dilation_hw
+    out = np.zeros(tuple(lead) + tuple(padded_hw), dtype=values.dtype)
+    for m in range(kh):
+        for q in range(kw):
+            out[..., m * dh:m * dh + (ho - 1) * sh + 1:sh,
+                q * dw:q * dw + (wo - 1) * sw + 1:sw] += values[..., m, q]
+    return out
+
+
 def dilate2d(x: np.ndarray, stride_hw) -> np.ndarray:
     """Insert `s - 1` zeros between neighbouring elements of the last two axes.
 

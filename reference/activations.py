@@ -1,0 +1,110 @@
+"""Activations and their derivatives (FORMULAS C6), elementwise, any shape.
+
+The derivatives are written the documents' way, from the output where they can be:
+sigmoid f' = f (1 - f), tanh f' = 1 - f^2, ReLU f' = [x > 0] (0 at x = 0, as PyTorch),
+leaky ReLU f' = 1 or negative_slope. Every `*_backward(grad_out, x)` returns
+grad_out * f'(x). softmax and log_softmax subtract the maximum first, so large inputs do
+not overflow (softmax([1000, 1000]) = [0.5, 0.5]).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import float_array
+
+
+def _arr(x, func):
+    return float_array(x, "x", func)
+
+
+def _grad(grad_out, x, func):
+    grad_out = float_array(grad_out, "grad_out", func)
+    if grad_out.shape != x.shape:
+        raise ValueError(f"{func}: grad_out.shape={grad_out.shape} must equal "
+                         f"x.shape={x.shape}")
+    return grad_out
+
+
+def relu(x):
+    """max(x, 0), NaN propagating. Example: relu([-1, 0, 2]) == [0, 0, 2]."""
+    return np.maximum(_arr(x, "relu"), 0)
+
+
+def relu_backward(grad_out, x):
+    x = _arr(x, "relu_backward")
+    return np.where(x > 0, _grad(grad_out, x, "relu_backward"), 0).astype(x.dtype)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x if x > 0 else negative_slope * x. Example: leaky_relu([-2, 3], 0.1) == [-0.2, 3]."""
+    x = _arr(x, "leaky_relu")
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_backward(grad_out, x, negative_slope=0.01):
+    x = _arr(x, "leaky_relu_backward")
+    g = _grad(grad_out, x, "leaky_relu_backward")
+    return np.where(x > 0, g, g * x.dtype.type(negative_slope))
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x), computed from e^-|x| so neither sign overflows.
+    Example: sigmoid(0) == 0.5; sigmoid(-1000) == 0 without an overflow warning."""
+    x = _arr(x, "sigmoid")
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def sigmoid_backward(grad_out, x):
+    """grad_out * f (1 - f), f = sigmoid(x)."""
+    f = sigmoid(x)
+    return _grad(grad_out, f, "sigmoid_backward") * f * (1 - f)
+
+
+def tanh(x):
+    """Hyperbolic tangent. Example: tanh(0) == 0."""
+    return np.tanh(_arr(x, "tanh"))
+
+
+def tanh_backward(grad_out, x):
+    """grad_out * (1 - f^2), f = tanh(x)."""
+    f = tanh(x)
+    return _grad(grad_out, f, "tanh_backward") * (1 - f * f)
+
+
+def _dim(x, dim, func) -> int:
+    if not -x.ndim <= dim < x.ndim:
+        raise ValueError(f"{func}: dim={dim} is out of range for x.shape={x.shape}")
+    return dim % x.ndim
+
+
+def softmax(x, dim):
+    """e^(x_i - max) / sum_j e^(x_j - max) along `dim`.
+    Example: softmax([0, ln 3], 0) == [0.25, 0.75]."""
+    x = _arr(x, "softmax")
+    dim = _dim(x, dim, "softmax")
+    e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def softmax_backward(grad_out, x, dim):
+    """J^T g = s * (g - sum(g * s)) along `dim`, s = softmax(x)."""
+    s = softmax(x, dim)
+    g = _grad(grad_out, s, "softmax_backward")
+    return s * (g - (g * s).sum(axis=dim, keepdims=True))
+
+
+def log_softmax(x, dim):
+    """x - logsumexp(x) along `dim`, with the maximum subtracted first.
+    Example: log_softmax([1000, 1000], 0) == [-ln 2, -ln 2]."""
+    x = _arr(x, "log_softmax")
+    dim = _dim(x, dim, "log_softmax")
+    shifted = x - np.max(x, axis=dim, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+def log_softmax_backward(grad_out, x, dim):
+    """g - softmax(x) * sum(g) along `dim`."""
+    s = softmax(x, dim)
+    g = _grad(grad_out, s, "log_softmax_backward")
+    return g - s * g.sum(axis=dim, keepdims=True)

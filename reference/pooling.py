@@ -1,0 +1,223 @@
+"""Max and mean pooling, forward and backward (FORMULAS C12, C13), PyTorch semantics.
+
+Both are "reduce every window" on the same windowing primitive as convolution
+(windows.sliding_windows forward, windows.fold backward). PyTorch's rules, kept exactly:
+  * output size: floor, or ceil_mode's ceil minus a last window that would start in the
+    right padding (shapes.pool_output_size); ceil_mode windows may overhang the padding;
+  * max: padding never wins (it is -inf and never an argmax candidate); ties go to the first
+    maximum in row-major window order; a NaN wins and the *last* NaN of the window is the
+    argmax (torch's `val > max || isnan(val)` scan); an all -inf window routes its gradient
+    to its first in-bounds pixel;
+  * mean: divisor_override, else the number of taps inside the padded input
+    (count_include_pad=True, the overhang excluded) or inside the input (False);
+  * backward: overlapping windows accumulate.
+Beyond PyTorch, as ONNX defines them: asymmetric padding ((top, bottom), (left, right)),
+padding larger than half the kernel, and dilation for mean pooling. A mean window that
+covers no input pixel (possible only with such padding and count_include_pad=False) is
+NaN, as in ONNX's reference implementation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import float_array, pair, positive_int
+from .shapes import Pads, normalize_padding, pool_output_size
+from .windows import fold, pad2d, sliding_windows
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    hw: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pads: Pads                   # ((top, bottom), (left, right))
+    dilation: tuple[int, int]
+    out: tuple[int, int]
+    overhang: tuple[int, int]    # extra rows/cols past the bottom/right padding (ceil_mode)
+
+    @property
+    def padded_hw(self) -> tuple[int, int]:
+        return tuple(h + a + b + o for h, (a, b), o in zip(self.hw, self.pads, self.overhang))
+
+
+def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func: str):
+    """Check pooling arguments; return x (N, C, H, W) as an array and its PoolGeometry."""
+    x = float_array(x, "x", func, 4, "(N, C, H, W)")
+    if min(x.shape) == 0:
+        raise ValueError(f"{func}: empty input, x.shape={x.shape}")
+    kernel = pair(kernel_size, "kernel_size", func, minimum=1)
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride", func, 1)
+    dilation = pair(dilation, "dilation", func, minimum=1)
+    if isinstance(padding, str):
+        raise ValueError(f"{func}: padding must be an int, (h, w) or ((top, bottom), "
+                         f"(left, right)), got {padding!r}")
+    pads = normalize_padding(padding, kernel, dilation, stride, func)
+    out, overhang = [], []
+    for axis, i, k, s, (pb, pa), d in zip("HW", x.shape[2:], kernel, stride, pads, dilation):
+        span = d * (k - 1) + 1
+        if span > i + pb + pa:
+            raise ValueError(f"{func}: kernel {kernel} with dilation {dilation} spans {span} "
+                             f"along {axis}, larger than the padded input {i} + {pb} + {pa} "
+                             f"(x.shape={x.shape})")
+        o = pool_output_size(i, k, s, pb, pa, d, bool(ceil_mode))
+        out.append(o)
+        overhang.append(max(0, (o - 1) * s + span - (i + pb + pa)))
+    return x, PoolGeometry(tuple(x.shape[2:]), kernel, stride, pads, dilation, tuple(out),
+                           tuple(overhang))
+
+
+def _windows(x, geo: PoolGeometry, fill: float) -> np.ndarray:
+    """(N, C, Ho, Wo, kH*kW) view of the windows, padding and overhang filled with `fill`."""
+    (t, b), (l, r) = geo.pads
+    xp = pad2d(x, ((t, b + geo.overhang[0]), (l, r + geo.overhang[1])), fill)
+    win = sliding_windows(xp, geo.kernel, geo.stride, geo.dilation, geo.out)
+    return win.reshape(win.shape[:4] + (-1,))
+
+
+def _tap_counts(geo: PoolGeometry, include_pad: bool) -> np.ndarray:
+    """(Ho, Wo, kH*kW) 0/1 mask of the taps inside the padded input (include_pad) or
+    inside the input itself; the ceil_mode overhang is outside both."""
+    hp, wp = geo.padded_hw
+    canvas = np.zeros((hp, wp))
+    (t, _), (l, _) = geo.pads
+    if include_pad:
+        canvas[:hp - geo.overhang[0], :wp - geo.overhang[1]] = 1
+    else:
+        canvas[t:t + geo.hw[0], l:l + geo.hw[1]] = 1
+    win = sliding_windows(canvas, geo.kernel, geo.stride, geo.dilation, geo.out)
+    return win.reshape(geo.out + (-1,))
+
+
+def _crop(gp: np.ndarray, geo: PoolGeometry) -> np.ndarray:
+    (t, _), (l, _) = geo.pads
+    return np.ascontiguousarray(gp[..., t:t + geo.hw[0], l:l + geo.hw[1]])
+
+
+# --- max pooling (C12) ------------------------------------------------------------------
+
+def _argmax(x, geo: PoolGeometry) -> np.ndarray:
+    """Window-local index of torch's argmax, (N, C, Ho, Wo): last NaN, else first maximum,
+    else (all -inf) the first in-bounds tap."""
+    win = _windows(x, geo, -np.inf)
+    nan = np.isnan(win)
+    k = win.shape[-1]
+    last_nan = k - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    first_max = np.argmax(np.where(nan, -np.inf, win), axis=-1)
+    first_valid = np.argmax(_tap_counts(geo, include_pad=False), axis=-1)
+    best = np.take_along_axis(win, first_max[..., None], -1)[..., 0]
+    idx = np.where(best == -np.inf, first_valid, first_max)
+    return np.where(nan.any(axis=-1), last_nan, idx)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over every window of x (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Ho = floor((H + pad_top + pad_bottom - d*(kH-1) - 1)/s) + 1 (ceil with ceil_mode).
+    return_indices: also return torch's indices, the flat position h*W + w of each maximum
+    in its input plane. Example (seed 000): a 4x4 map, 2x2 windows, stride 2 -> 2x2.
+    A dilated window whose taps all fall in the padding has no input pixel: its output is
+    -inf, its index -1 and its gradient is dropped (torch reports hstart*W + wstart there,
+    which names a different pixel, and sends the gradient to it).
+    """
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    idx = _argmax(x, geo)
+    win = _windows(x, geo, -np.inf)
+    out = np.take_along_axis(win, idx[..., None], -1)[..., 0].copy()
+    if not return_indices:
+        return out
+    kh, kw = geo.kernel
+    rows = (np.arange(geo.out[0])[:, None] * geo.stride[0] - geo.pads[0][0]
+            + (idx // kw) * geo.dilation[0])
+    cols = (np.arange(geo.out[1])[None, :] * geo.stride[1] - geo.pads[1][0]
+            + (idx % kw) * geo.dilation[1])
+    inside = _tap_counts(geo, include_pad=False).any(axis=-1)
+    return out, np.where(inside, rows * geo.hw[1] + cols, -1).astype(np.int64)
+
+
+def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    """Route each grad_out entry to its window's argmax (C12); overlaps accumulate.
+    grad_out (N, C, Ho, Wo), x (N, C, H, W) -> grad_x (N, C, H, W)."""
+    func = "max_pool2d_backward"
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func)
+    grad_out = _check_grad(grad_out, x, geo, func)
+    idx = _argmax(x, geo)
+    onehot = np.zeros(idx.shape + (geo.kernel[0] * geo.kernel[1],), dtype=x.dtype)
+    np.put_along_axis(onehot, idx[..., None], grad_out[..., None], -1)
+    taps = onehot.reshape(idx.shape + geo.kernel)
+    return _crop(fold(taps, geo.padded_hw, geo.stride, geo.dilation), geo)
+
+
+def _check_grad(grad_out, x, geo: PoolGeometry, func: str) -> np.ndarray:
+    grad_out = float_array(grad_out, "grad_out", func, 4, "(N, C, H_out, W_out)")
+    expected = x.shape[:2] + geo.out
+    if grad_out.shape != expected:
+        raise ValueError(f"{func}: grad_out must have the forward output's shape {expected}, "
+                         f"got {grad_out.shape}")
+    if grad_out.dtype != x.dtype:
+        raise TypeError(f"{func}: grad_out.dtype={grad_out.dtype} differs from "
+                        f"x.dtype={x.dtype}")
+    return grad_out
+
+
+# --- mean pooling (C13) -----------------------------------------------------------------
+
+def _divisor(geo: PoolGeometry, count_include_pad, divisor_override, func) -> np.ndarray:
+    """(Ho, Wo) divisor of every window (see the module docstring)."""
+    if divisor_override is not None:
+        return np.full(geo.out, float(positive_int(divisor_override, "divisor_override", func)))
+    return _tap_counts(geo, include_pad=bool(count_include_pad)).sum(axis=-1)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, dilation=1):
+    """Mean over every window of x (N, C, H, W) -> (N, C, Ho, Wo): window sum / divisor.
+
+    Example: ones (1, 1, 5, 5), kernel 2, stride 2, padding 1 -> corner window holds one
+    input pixel; with count_include_pad=True it divides by 4 (0.25), with False by 1 (1.0).
+    """
+    func = "avg_pool2d"
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func)
+    div = _divisor(geo, count_include_pad, divisor_override, func)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (_windows(x, geo, 0.0).sum(axis=-1) / div).astype(x.dtype)
+
+
+def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None, dilation=1):
+    """Spread each grad_out entry evenly (divided by its divisor) over the input pixels of
+    its window (C13); overlaps accumulate; padding taps absorb their share."""
+    func = "avg_pool2d_backward"
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func)
+    grad_out = _check_grad(grad_out, x, geo, func)
+    div = _divisor(geo, count_include_pad, divisor_override, func)
+    share = np.where(div > 0, grad_out / np.maximum(div, 1), 0).astype(x.dtype)
+    taps = np.broadcast_to(share[..., None, None], share.shape + geo.kernel)
+    return _crop(fold(taps, geo.padded_hw, geo.stride, geo.dilation), geo)
+
+
+# --- global pooling ---------------------------------------------------------------------
+
+def global_avg_pool2d(x):
+    """Mean of each plane: (N, C, H, W) -> (N, C, 1, 1), like adaptive_avg_pool2d(x, 1)."""
+    x = float_array(x, "x", "global_avg_pool2d", 4, "(N, C, H, W)")
+    return avg_pool2d(x, x.shape[2:])
+
+
+def global_avg_pool2d_backward(grad_out, x):
+    x = float_array(x, "x", "global_avg_pool2d_backward", 4, "(N, C, H, W)")
+    return avg_pool2d_backward(grad_out, x, x.shape[2:])
+
+
+def global_max_pool2d(x):
+    """Max of each plane: (N, C, H, W) -> (N, C, 1, 1), like adaptive_max_pool2d(x, 1)."""
+    x = float_array(x, "x", "global_max_pool2d", 4, "(N, C, H, W)")
+    return max_pool2d(x, x.shape[2:])
+
+
+def global_max_pool2d_backward(grad_out, x):
+    x = float_array(x, "x", "global_max_pool2d_backward", 4, "(N, C, H, W)")
+    return max_pool2d_backward(grad_out, x, x.shape[2:])
