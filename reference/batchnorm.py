@@ -82,12 +82,13 @@ def batch_norm_running_stats(x, running_mean, running_var, momentum=0.1):
 
 
 def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bias=None,
-                        training=False, eps=1e-5):
+                        training=False, momentum=0.1, eps=1e-5):
     """(grad_x, grad_weight, grad_bias); grad_weight / grad_bias are None when weight /
     bias are. Training mode, with xh = (x - mu)/s, s = sqrt(sigma^2 + eps), M = N*H*W:
         grad_x = gamma / (M s) * (M g - sum g - xh * sum(g xh))
     evaluation mode: grad_x = g * gamma / sqrt(running_var + eps).
-    Both: grad_weight = sum g * xh, grad_bias = sum g (sums over all axes but 1)."""
+    Both: grad_weight = sum g * xh, grad_bias = sum g (sums over all axes but 1).
+    `momentum` is accepted so that the arguments mirror batch_norm's; it has no effect."""
     func = "batch_norm_backward"
     x, arrays, axes = _setup(x, running_mean, running_var, weight, bias, training, func)
     g = float_array(grad_out, "grad_out", func)

@@ -55,10 +55,54 @@ def _torch_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
     return F.conv2d(F.pad(x, (l, r, t, b)), weight, bias, stride, 0, dilation, groups)
 
 
+def _torch_fn(path: str):
+    """'F.max_pool2d' -> torch.nn.functional.max_pool2d, imported on first use."""
+    def call(*tensors, **kw):
+        import torch
+        import torch.nn.functional as F
+        fn = eval(path, {"torch": torch, "F": F})   # noqa: S307 - fixed strings below
+        return fn(*tensors, **kw)
+    return call
+
+
+def _torch_lenet_subsample(x, coefficient, bias, kernel_size=2):
+    """Block sums as a depthwise conv with a ones kernel (exact sums), then * beta + b."""
+    import torch
+    import torch.nn.functional as F
+    c = x.shape[1]
+    ones = torch.ones((c, 1, kernel_size, kernel_size), dtype=x.dtype, device=x.device)
+    sums = F.conv2d(x, ones, stride=kernel_size, groups=c)
+    return sums * coefficient[:, None, None] + bias[:, None, None]
+
+
+def _spec(name, torch_forward, args, grads, differentiable=None):
+    return OpSpec(name, getattr(ref, name), torch_forward, args,
+                  getattr(ref, name + "_backward"), grads,
+                  differentiable if differentiable is not None else args)
+
+
 SPECS: dict[str, OpSpec] = {
     "conv2d": OpSpec("conv2d", ref.conv2d, _torch_conv2d, ("x", "weight", "bias"),
                      ref.conv2d_backward, ("grad_x", "grad_weight", "grad_bias"),
                      ("x", "weight", "bias")),
+    "max_pool2d": _spec("max_pool2d", _torch_fn("F.max_pool2d"), ("x",), ("grad_x",)),
+    "avg_pool2d": _spec("avg_pool2d", _torch_fn("F.avg_pool2d"), ("x",), ("grad_x",)),
+    "lenet_subsample": _spec("lenet_subsample", _torch_lenet_subsample,
+                             ("x", "coefficient", "bias"),
+                             ("grad_x", "grad_coefficient", "grad_bias")),
+    "batch_norm": _spec("batch_norm", _torch_fn("F.batch_norm"),
+                        ("x", "running_mean", "running_var", "weight", "bias"),
+                        ("grad_x", "grad_weight", "grad_bias"), ("x", "weight", "bias")),
+    "relu": _spec("relu", _torch_fn("F.relu"), ("x",), ("grad_x",)),
+    "leaky_relu": _spec("leaky_relu", _torch_fn("F.leaky_relu"), ("x",), ("grad_x",)),
+    "sigmoid": _spec("sigmoid", _torch_fn("torch.sigmoid"), ("x",), ("grad_x",)),
+    "tanh": _spec("tanh", _torch_fn("torch.tanh"), ("x",), ("grad_x",)),
+    "softmax": _spec("softmax", _torch_fn("F.softmax"), ("x",), ("grad_x",)),
+    "log_softmax": _spec("log_softmax", _torch_fn("F.log_softmax"), ("x",), ("grad_x",)),
+    "cross_entropy": _spec("cross_entropy", _torch_fn("F.cross_entropy"),
+                           ("logits", "target"), ("grad_x",), ("logits",)),
+    "dense": _spec("dense", _torch_fn("F.linear"), ("x", "weight", "bias"),
+                   ("grad_x", "grad_weight", "grad_bias")),
 }
 
 
@@ -81,7 +125,8 @@ def assert_close(got, truth, allowed, what: str, call: str) -> float:
         idx = tuple(int(i) for i in np.argwhere(bad_special)[0])
         raise AssertionError(f"{what}[{idx}]={g64[idx]}, but should be {t64[idx]} [{call}]")
     finite = np.isfinite(t64)
-    err = np.where(finite, np.abs(g64 - t64), 0.0)
+    with np.errstate(invalid="ignore"):
+        err = np.where(finite, np.abs(g64 - t64), 0.0)
     allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), err.shape)
     over = err > allowed
     if over.any():
@@ -99,6 +144,12 @@ def assert_close(got, truth, allowed, what: str, call: str) -> float:
 def _record(op, tensor, candidate, dtype, ratio):
     key = (op, tensor, candidate, np.dtype(dtype).name)
     RECORD[key] = max(RECORD.get(key, 0.0), ratio)
+
+
+def _as_dtype(v, dtype) -> np.ndarray:
+    """Floating arrays take the test dtype; integer ones (class targets) stay integers."""
+    v = np.asarray(v)
+    return v if v.dtype.kind in "iub" else v.astype(dtype)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -141,9 +192,8 @@ def check_against_torch(spec: OpSpec | str, arrays: dict, kwargs: dict | None = 
     spec = SPECS[spec] if isinstance(spec, str) else spec
     kwargs, ref_kwargs = dict(kwargs or {}), dict(ref_kwargs or {})
     ref_backward_kwargs = dict(ref_backward_kwargs or {})
-    cast = {k: None if v is None else _read_only(np.asarray(v, dtype=dtype))
-            for k, v in arrays.items()}
-    exact_in = {k: None if v is None else v.astype(np.float64) for k, v in cast.items()}
+    cast = {k: None if v is None else _read_only(_as_dtype(v, dtype)) for k, v in arrays.items()}
+    exact_in = {k: None if v is None else _as_dtype(v, np.float64) for k, v in cast.items()}
     call = call_repr(spec.name, cast, {**kwargs, **ref_kwargs}) + f" dtype={np.dtype(dtype).name}"
     truth = spec.forward(*exact_in.values(), **kwargs)
     fwd_bound = bounds_for(spec.name, *exact_in.values(), **kwargs)["out"]

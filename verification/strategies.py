@@ -189,3 +189,67 @@ def conv_output_size_cases(draw) -> Case:
     kwargs = {"input_size": size, "kernel_size": kernel, "stride": stride,
               "padding": padding, "dilation": dilation}
     return Case({}, kwargs, 0, exact=True)
+
+
+# --- pooling / batch norm / activations (issue 3) ---
+
+@st.composite
+def pool2d_cases(draw, kind: str = "max", torch_only: bool = True,
+                 values: str = "normal") -> Case:
+    """Valid pooling inputs. torch_only: padding <= kernel // 2 (torch's limit) and no
+    dilation for mean pooling; otherwise also the ONNX extensions (asymmetric and large
+    padding, mean-pool dilation). Reaches overlapping windows (stride < kernel), ceil_mode
+    with padding, windows overhanging the input. values: 'normal', 'ties' (integers in
+    [-2, 2]), 'special' (ties plus NaN, inf and -inf)."""
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (1, 1) if kind == "avg" and torch_only else \
+        (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    if torch_only:
+        padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    else:
+        padding = tuple((draw(st.integers(0, k)), draw(st.integers(0, k))) for k in kernel)
+    pads = padding if not torch_only else ((padding[0],) * 2, (padding[1],) * 2)
+    hw = [max(1, d * (k - 1) + 1 - sum(p)) + draw(st.integers(0, 5))
+          for k, d, p in zip(kernel, dilation, pads)]
+    kwargs = {"kernel_size": _simplify(kernel), "stride": _simplify(stride),
+              "padding": padding if not torch_only else _simplify(padding),
+              "ceil_mode": draw(st.booleans())}
+    if kind == "max" or not torch_only or dilation != (1, 1):
+        kwargs["dilation"] = _simplify(dilation)
+    if kind == "avg":
+        kwargs["count_include_pad"] = draw(st.booleans())
+        if draw(st.integers(0, 4)) == 0:
+            kwargs["divisor_override"] = draw(st.integers(1, 5))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *hw)
+    return Case({"x": shape}, kwargs, draw(seeds), exact=values != "normal")
+
+
+def special_values(case: Case, dtype=np.float64) -> np.ndarray:
+    """Integer-valued input full of ties; for 'special' cases NaN, inf and -inf sprinkled in
+    (one element in five each, by the case's seed)."""
+    rng = np.random.default_rng(case.seed)
+    x = rng.integers(-2, 3, size=case.shapes["x"]).astype(dtype)
+    u = rng.random(x.shape)
+    x[u < 0.08] = np.nan
+    x[(u >= 0.08) & (u < 0.16)] = np.inf
+    x[(u >= 0.16) & (u < 0.3)] = -np.inf
+    return x
+
+
+@st.composite
+def batch_norm_cases(draw) -> Case:
+    """(N, C) or (N, C, H, W), N = 1 allowed where training has > 1 value per channel;
+    affine or not; running statistics positive."""
+    four_d = draw(st.booleans())
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    shape = (n, c, draw(st.integers(1, 4)), draw(st.integers(1, 4))) if four_d else (n, c)
+    training = draw(st.booleans())
+    if training and np.prod(shape) // c <= 1:
+        shape = (2,) + shape[1:]
+    affine = draw(st.booleans())
+    shapes = {"x": shape, "running_mean": (c,), "running_var": (c,),
+              "weight": (c,) if affine else None, "bias": (c,) if affine else None}
+    kwargs = {"training": training, "momentum": draw(st.sampled_from([0.1, 0.5])),
+              "eps": draw(st.sampled_from([1e-5, 1e-3]))}
+    return Case(shapes, kwargs, draw(seeds))

@@ -28,6 +28,7 @@ algorithm exact, so the bound is 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -68,7 +69,10 @@ class Bound:
         """
         if algorithm == "exact":
             return np.zeros_like(self.magnitude)
-        direct = (gamma(self.n, dtype) + gamma(self.n, np.float64)) * self.magnitude
+        # Underflow: with gradual underflow or flush-to-zero each operation may also err
+        # by up to the smallest normal number (Higham sec. 2.1), so n such terms are added.
+        underflow = (np.asarray(self.n) + 1) * np.finfo(np.dtype(dtype)).tiny
+        direct = (gamma(self.n, dtype) + gamma(self.n, np.float64)) * self.magnitude + underflow
         if algorithm == "direct" or self.fft_term is None:
             return direct
         fft = FFT_CONSTANT * (unit_roundoff(dtype) + unit_roundoff(np.float64)) * self.fft_term
@@ -157,11 +161,225 @@ def inner_product_bound(n_terms: int, magnitude: float, dtype=np.float64) -> flo
     finite differences of a linear function (exact up to these roundings, any step h)."""
     return 2 * float(gamma(n_terms, dtype)) * magnitude
 
+# --- pooling (C12-C14) -------------------------------------------------------------------
+# Max pooling selects: its forward is exact. Its backward sums, per pixel, the gradients of
+# the windows whose argmax it is: at most kH*kW windows hold a given pixel (one per tap).
+# Mean pooling sums kH*kW taps and divides (or multiplies by a rounded reciprocal): at most
+# kH*kW + 2 roundings per output; its backward adds at most kH*kW quotients g / divisor.
+
+def _kernel_taps(kernel_size) -> int:
+    k = (kernel_size, kernel_size) if np.ndim(kernel_size) == 0 else tuple(kernel_size)
+    return int(k[0] * k[1])
+
+
+def max_pool2d_rule(x, kernel_size, **kw):
+    out = ref.max_pool2d(np.asarray(x, np.float64), kernel_size, **kw)
+    return {"out": Bound(0, np.abs(np.nan_to_num(out, posinf=0, neginf=0)))}
+
+
+def max_pool2d_backward_rule(grad_out, x, kernel_size, **kw):
+    mag = ref.max_pool2d_backward(np.abs(grad_out).astype(np.float64),
+                                  np.asarray(x, np.float64), kernel_size, **kw)
+    return {"grad_x": Bound(_kernel_taps(kernel_size), mag)}
+
+
+def avg_pool2d_rule(x, kernel_size, **kw):
+    mag = ref.avg_pool2d(np.abs(x).astype(np.float64), kernel_size, **kw)
+    return {"out": Bound(_kernel_taps(kernel_size) + 2, np.nan_to_num(mag))}
+
+
+def avg_pool2d_backward_rule(grad_out, x, kernel_size, **kw):
+    mag = ref.avg_pool2d_backward(np.abs(grad_out).astype(np.float64),
+                                  np.asarray(x, np.float64), kernel_size, **kw)
+    return {"grad_x": Bound(_kernel_taps(kernel_size) + 2, mag)}
+
+
+def lenet_subsample_rule(x, coefficient, bias, kernel_size=2):
+    """k*k sums, one product, one bias add: k*k + 2 roundings."""
+    a = [np.abs(v).astype(np.float64) for v in (x, coefficient, bias)]
+    return {"out": Bound(_kernel_taps(kernel_size) + 2, ref.lenet_subsample(*a, kernel_size))}
+
+
+def lenet_subsample_backward_rule(grad_out, x, coefficient, bias, kernel_size=2):
+    """grad_x: one product; grad_coefficient and grad_bias: sums over N*Ho*Wo products of
+    grad_out with block sums of k*k terms."""
+    a = [np.abs(v).astype(np.float64) for v in (grad_out, x, coefficient, bias)]
+    gx, gc, gb = ref.lenet_subsample_backward(*a, kernel_size)
+    m = grad_out.shape[0] * grad_out.shape[2] * grad_out.shape[3]
+    return {"grad_x": Bound(1, gx), "grad_coefficient": Bound(m + _kernel_taps(kernel_size) + 1, gc),
+            "grad_bias": Bound(m, gb)}
+
+
+# --- batch norm (C15) --------------------------------------------------------------------
+# First-order error propagation, M = N*H*W values per channel, s = sqrt(var + eps):
+#   mean: |d mu| <= gamma_M mean|x|;  var (any two-pass or Welford-type evaluation):
+#   |d var| <= gamma_(M+3) var, so |d s|/s <= gamma_(M+3);  xh = (x - mu)/s:
+#   |d xh| <= (|d mu| + u|x - mu|)/s + gamma_(M+5)|xh| <= gamma_(M+6) (mean|x|/s + |xh|).
+# Every output below is a short expression in mu, s and xh: its bound is gamma_(M+10)
+# times the magnitudes of its terms, with d xh carried through (the "+ mean|x|/s" terms).
+
+def _bn_parts(x, running_mean, running_var, weight, training, eps):
+    x = np.asarray(x, np.float64)
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    if training:
+        mu = x.mean(axis=axes).reshape(shape)
+        var = ((x - mu) ** 2).mean(axis=axes).reshape(shape)
+    else:
+        mu = np.asarray(running_mean, np.float64).reshape(shape)
+        var = np.asarray(running_var, np.float64).reshape(shape)
+    s = np.sqrt(var + eps)
+    xh = np.abs(x - mu) / s
+    spread = np.abs(x).mean(axis=axes).reshape(shape) / s + (0 if training else np.abs(mu) / s)
+    gamma_ = 1.0 if weight is None else np.abs(np.asarray(weight, np.float64)).reshape(shape)
+    m = x.size // x.shape[1] if training else 1
+    return axes, shape, s, xh, spread, gamma_, m
+
+
+def batch_norm_rule(x, running_mean, running_var, weight=None, bias=None, training=False,
+                    momentum=0.1, eps=1e-5):
+    axes, shape, s, xh, spread, g_, m = _bn_parts(x, running_mean, running_var, weight,
+                                                   training, eps)
+    beta = 0.0 if bias is None else np.abs(np.asarray(bias, np.float64)).reshape(shape)
+    return {"out": Bound(m + 10, g_ * (xh + spread) + beta)}
+
+
+def batch_norm_backward_rule(grad_out, x, running_mean, running_var, weight=None, bias=None,
+                             training=False, momentum=0.1, eps=1e-5):
+    """grad_x = gamma/(M s) (M g - sum g - xh sum(g xh)) in training mode, g gamma / s in
+    evaluation mode; grad_weight = sum g xh; grad_bias = sum g."""
+    axes, shape, s, xh, spread, g_, m = _bn_parts(x, running_mean, running_var, weight,
+                                                   training, eps)
+    g = np.abs(np.asarray(grad_out, np.float64))
+    xh_err = xh + spread                           # |xh| plus what its error is scaled by
+    if training:
+        mean_g = g.mean(axis=axes, keepdims=True)
+        mean_gxh = (g * xh_err).mean(axis=axes, keepdims=True)
+        gx = g_ / s * (g + mean_g + xh_err * mean_gxh)
+    else:
+        gx = g_ / s * g
+    out = {"grad_x": Bound(m + 10, gx)}
+    if weight is not None:
+        out["grad_weight"] = Bound(x.size // x.shape[1] + 10, (g * xh_err).sum(axis=axes))
+    if bias is not None:
+        out["grad_bias"] = Bound(x.size // x.shape[1], g.sum(axis=axes))
+    return out
+
+
+# --- activations and losses (C2, C3, C6) -------------------------------------------------
+# Transcendental functions (exp, log, tanh) in libm, SLEEF and MKL are accurate to within
+# 1 ulp <= 2u: each counts as 2 roundings. sigmoid = 1/(1 + e^-x): exp, add, divide: 4u
+# relative. Derivatives written from the output, f(1 - f) and 1 - f^2, cancel when f is
+# near 1: the absolute error of 1 - f is |d f| <= 4u f, so their magnitude includes f.
+
+def _elementwise(name, x, **kw):
+    x = np.asarray(x, np.float64)
+    if name == "relu" or name == "leaky_relu":
+        return {"out": Bound(1, np.abs(x))}
+    return {"out": Bound(6, np.abs(getattr(ref, name)(x)))}
+
+
+def _elementwise_backward(name, grad_out, x, **kw):
+    g, x = np.abs(np.asarray(grad_out, np.float64)), np.asarray(x, np.float64)
+    if name in ("relu", "leaky_relu"):
+        return {"grad_x": Bound(1, g)}
+    f = np.abs(getattr(ref, name)(x))
+    slope = f * (1 - f) if name == "sigmoid" else 1 - f * f
+    return {"grad_x": Bound(8, g * (np.abs(slope) + f + f * f))}
+
+
+def _softmax_rule(name, x, dim):
+    """x - max rounds by u|x - max|, which exp turns into a relative error u|x - max| (the
+    condition number of exp is its argument); the K-term sum and the division add (K + 4)u.
+    softmax: relative to s, so M = s (1 + |x - max|). log_softmax = (x - max) - log S: the
+    absolute error is u|x - max| plus the relative error of S, which is at most
+    (K + 4)u + u max_j |x_j - max|: M = |x - max| + |y| + 1 + max_j |x_j - max|."""
+    x = np.asarray(x, np.float64)
+    k = x.shape[dim]
+    y = getattr(ref, name)(x, dim)
+    shift = np.abs(x - x.max(axis=dim, keepdims=True))
+    if name == "softmax":
+        mag = np.abs(y) * (1 + shift)
+    else:
+        mag = shift + np.abs(y) + 1 + shift.max(axis=dim, keepdims=True)
+    return {"out": Bound(k + 4, mag)}
+
+
+def _softmax_backward_rule(name, grad_out, x, dim):
+    """s (g - sum g s) and g - s sum g, with s carrying softmax's error (see above)."""
+    g, x = np.abs(np.asarray(grad_out, np.float64)), np.asarray(x, np.float64)
+    s = ref.softmax(x, dim)
+    s_err = s * (1 + np.abs(x - x.max(axis=dim, keepdims=True)))
+    if name == "softmax":
+        mag = s_err * (g + (g * s).sum(axis=dim, keepdims=True)) + \
+            s * (g * s_err).sum(axis=dim, keepdims=True)
+    else:
+        mag = g + s_err * g.sum(axis=dim, keepdims=True)
+    return {"grad_x": Bound(x.shape[dim] + 8, mag)}
+
+
+def cross_entropy_rule(logits, target):
+    """Mean over N of -log_softmax[target]: N + K + 6 roundings on |x - max| + |y| + 1."""
+    x = np.asarray(logits, np.float64)
+    ls = ref.log_softmax(x, 1)
+    mag = (np.abs(x - x.max(axis=1, keepdims=True)) + np.abs(ls) + 1).max(axis=1).mean()
+    return {"out": Bound(x.shape[0] + x.shape[1] + 6, np.asarray(mag))}
+
+
+def cross_entropy_backward_rule(grad_out, logits, target):
+    x = np.asarray(logits, np.float64)
+    mag = (ref.softmax(x, 1) + 1) * abs(float(grad_out)) / x.shape[0]
+    return {"grad_x": Bound(x.shape[1] + 8, mag)}
+
+
+def dense_rule(x, weight, bias=None):
+    """z = x W^T + b: in_features products and the bias, per output."""
+    a = [None if v is None else np.abs(v).astype(np.float64) for v in (x, weight, bias)]
+    return {"out": Bound(np.shape(weight)[1] + 1, ref.dense(*a))}
+
+
+def dense_backward_rule(grad_out, x, weight, bias=None):
+    a = [None if v is None else np.abs(v).astype(np.float64) for v in (grad_out, x, weight, bias)]
+    gx, gw, gb = ref.dense_backward(*a)
+    out = {"grad_x": Bound(np.shape(weight)[0], gx), "grad_weight": Bound(np.shape(x)[0], gw)}
+    if bias is not None:
+        out["grad_bias"] = Bound(np.shape(x)[0], gb)
+    return out
+
+
+
+def central_difference_allowed(d_h: float, d_h2: float, rounding: float, h: float) -> float:
+    """Allowed |R - <grad, v>| for the Richardson extrapolation R = (4 D(h/2) - D(h)) / 3 of
+    central differences D(t) = (f(x + t v) - f(x - t v)) / 2t of a smooth f.
+    Truncation: D(t) = f' + c t^2 + O(t^4); R removes the t^2 term, and |D(h) - D(h/2)|
+    (= 3/4 c h^2 + ...) bounds what is left with a factor 4 to spare. Rounding: if each
+    evaluation of f errs by at most `rounding`, D(h/2) errs by 2 rounding / h and D(h) by
+    rounding / h, so R errs by (4 * 2 + 1) / 3 * rounding / h = 3 rounding / h."""
+    return 4 * abs(d_h - d_h2) + 3 * rounding / h
+
 
 RULES: dict[str, Callable[..., dict[str, Bound]]] = {
     "conv2d": conv2d_rule,
     "conv2d_backward": conv2d_backward_rule,
+    "max_pool2d": max_pool2d_rule,
+    "max_pool2d_backward": max_pool2d_backward_rule,
+    "avg_pool2d": avg_pool2d_rule,
+    "avg_pool2d_backward": avg_pool2d_backward_rule,
+    "lenet_subsample": lenet_subsample_rule,
+    "lenet_subsample_backward": lenet_subsample_backward_rule,
+    "batch_norm": batch_norm_rule,
+    "batch_norm_backward": batch_norm_backward_rule,
+    "cross_entropy": cross_entropy_rule,
+    "cross_entropy_backward": cross_entropy_backward_rule,
+    "dense": dense_rule,
+    "dense_backward": dense_backward_rule,
 }
+for _name in ("relu", "leaky_relu", "sigmoid", "tanh"):
+    RULES[_name] = partial(_elementwise, _name)
+    RULES[_name + "_backward"] = partial(_elementwise_backward, _name)
+for _name in ("softmax", "log_softmax"):
+    RULES[_name] = partial(_softmax_rule, _name)
+    RULES[_name + "_backward"] = partial(_softmax_backward_rule, _name)
 
 
 def bounds_for(op: str, *args, **kwargs) -> dict[str, Bound]:
