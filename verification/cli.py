@@ -15,6 +15,7 @@ import reference
 # subcommand name -> module defining register(subparsers)
 COMMANDS: dict[str, str] = {
     "summary": "verification.summary_cli",
+    "train": "verification.train_cli",
     "report": "verification.report_cli",
     "check": "verification.check_cli",
 }
