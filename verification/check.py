@@ -212,3 +212,4 @@ class Outcome:
     truth: dict = field(default_factory=dict)
     allowed: dict = field(default_factory=dict)
     wrong: list = field(default_factory=list)      # names of the outputs that disagree
+    features: frozenset = frozenset()              # covered by what the user returned

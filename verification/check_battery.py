@@ -14,8 +14,8 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
 
 from verification.check import (Accepts, CheckCase, Failure, Outcome, WrongType, as_array,
-                                call_case, compare)
-from verification.check_ops import EXTENSIONS, OpSpec, allowed_errors, reference_outputs, restrict
+                                compare)
+from verification.check_ops import EXTENSIONS, OpSpec, allowed_errors, reference_outputs
 
 FAMILIES = ("examples", "corners", "exact", "random", "float32")
 
@@ -53,14 +53,18 @@ def supported_args(spec: OpSpec, accepts: Accepts) -> set:
 
 def _user_call(state: State, case: CheckCase):
     """Only what the signature accepts: restricted keywords were reset to defaults for the
-    truth and are not passed; a missing optional slot is left out."""
+    truth and are not passed; a missing optional slot is left out. Returns the result
+    and the copies of the arguments that were passed (to see in-place updates)."""
     args = {k: v for k, v in case.args.items()
             if k not in state.spec.optional or k in state.supported}
     kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported}
-    return call_case(state.fn, CheckCase(case.op, args, kwargs, case.dtype))
+    passed = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()}
+    return state.fn(*passed.values(), **kwargs), passed
 
 
-def _outputs(spec: OpSpec, result) -> dict:
+def _outputs(spec: OpSpec, result, passed: dict, case: CheckCase) -> dict:
+    if spec.outputs_of is not None:
+        return spec.outputs_of(result, passed, case)
     if len(spec.outputs) == 1:
         return {spec.outputs[0]: result}
     if not isinstance(result, (tuple, list)):
@@ -75,7 +79,7 @@ def evaluate(state: State, case: CheckCase) -> Outcome:
     truth = reference_outputs(spec, case)
     state.beat(case.label)
     try:
-        result = _user_call(state, case)
+        result, passed = _user_call(state, case)
     except NotImplementedError as exc:
         return Outcome(case, unsupported=f"NotImplementedError: {exc}")
     except Exception as exc:
@@ -83,7 +87,7 @@ def evaluate(state: State, case: CheckCase) -> Outcome:
             return Outcome(case, unsupported=f"{type(exc).__name__}: {exc}")
         return Outcome(case, Failure("raised", "-", f"raised {type(exc).__name__}: {exc}"))
     try:
-        got = _outputs(spec, result)
+        got = _outputs(spec, result, passed, case)
     except WrongType as exc:
         return Outcome(case, Failure("type", "-", str(exc)), truth=truth, wrong=["-"])
     allowed = allowed_errors(spec, case, truth)
@@ -91,6 +95,8 @@ def evaluate(state: State, case: CheckCase) -> Outcome:
     for name, want in truth.items():
         if want is None:           # grad_bias without a bias: anything goes
             continue
+        if name in spec.optional_outputs and got.get(name) is None:
+            continue               # e.g. running statistics neither returned nor updated
         failure = None
         if got.get(name) is None:
             failure = Failure("missing", name, f"{name} is missing (None), but should be "
@@ -105,7 +111,9 @@ def evaluate(state: State, case: CheckCase) -> Outcome:
             first = first or failure
             outputs.setdefault("__wrong__", []).append(name)
     wrong = outputs.pop("__wrong__", [])
-    return Outcome(case, first, outputs=outputs, truth=truth, allowed=allowed, wrong=wrong)
+    extra = frozenset(f"{n} compared" for n in spec.optional_outputs if got.get(n) is not None)
+    return Outcome(case, first, outputs=outputs, truth=truth, allowed=allowed, wrong=wrong,
+                   features=extra)
 
 
 def usable(state: State, case: CheckCase) -> bool:
@@ -116,6 +124,8 @@ def usable(state: State, case: CheckCase) -> bool:
     for k in state.spec.optional:
         if case.args.get(k) is not None and k not in state.supported:
             return False
+    if state.spec.applicable is not None and not state.spec.applicable(case):
+        return False
     return not (case.features & set(state.unsupported))
 
 
@@ -129,7 +139,7 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
             state.unsupported.setdefault(f, outcome.unsupported)
         return False
     state.checked[family] = state.checked.get(family, 0) + 1
-    for f in case.features | ({"exact integers"} if case.exact else set()):
+    for f in case.features | outcome.features | ({"exact integers"} if case.exact else set()):
         state.covered[f] = state.covered.get(f, 0) + 1
     if outcome.failure:
         state.failure, state.failure_family = outcome, family
@@ -159,8 +169,8 @@ def run_hypothesis(state: State, family: str, opts: Options, deadline: float) ->
     clock = {"shrink_until": None}
 
     def prop(raw):
-        case = spec.build(restrict(raw, state.supported, spec.defaults, state.unsupported),
-                          dtype, family)
+        case = spec.build(spec.restrict(raw, state.supported, state.unsupported), dtype,
+                          family)
         key = case.label
         if key not in memo:
             now = time.monotonic()
@@ -221,23 +231,26 @@ def missing_features(state: State, all_features) -> dict:
     """feature -> why it was not covered."""
     out = {}
     for f in all_features:
+        need = _needs_kwarg(f, state.spec)
         if state.covered.get(f):
             continue
         if f in state.unsupported:
             out[f] = f"unsupported: {state.unsupported[f]}"
-        elif _needs_kwarg(f) and _needs_kwarg(f) not in state.supported:
-            out[f] = f"'{_needs_kwarg(f)}' not in the signature"
+        elif need and need not in state.supported:
+            out[f] = f"'{need}' not in the signature"
+        elif f.endswith(" compared") and not state.failure:
+            out[f] = "neither returned nor updated in place"
         else:
             out[f] = ("not reached: stopped at the first failure" if state.failure
                       else "not reached")
     return out
 
 
-def _needs_kwarg(feature: str) -> str | None:
-    base = feature.split(">")[0].split("=")[0]
-    return {"depthwise": "groups"}.get(base, base if base in
-                                       ("stride", "padding", "dilation", "groups", "bias")
-                                       else None)
+def _needs_kwarg(feature: str, spec: OpSpec) -> str | None:
+    """The keyword (or optional array) a feature needs: its leading name, or an alias."""
+    base = feature.replace(">", " ").replace("=", " ").split()[0]
+    base = {"depthwise": "groups", "affine": "weight"}.get(base, base)
+    return base if base in spec.defaults or base in spec.optional else None
 
 
 __all__ = ["EXTENSIONS", "FAMILIES", "Options", "State", "evaluate", "run_battery",

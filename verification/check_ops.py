@@ -6,58 +6,26 @@ valued, chosen so that each classic mistake changes the result), and a hypothesi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Callable
+from dataclasses import replace
 
 import numpy as np
-from hypothesis import strategies as st
 
 import reference as ref
 from reference.conv_args import conv_geometry
 from verification.check import CheckCase
+from verification.check_spec import EXTENSIONS, OpSpec, as64, pair as _pair
+from verification.check_ops_bn import BN_OPS
+from verification.check_ops_misc import MISC_OPS
+from verification.check_ops_pool import POOL_OPS
 from verification.strategies import Case, conv2d_cases, conv_output_size_cases, make_arrays
 
-# Argument forms beyond the core (int padding, int stride): an implementation that raises
-# on one of them does not support it (a note, not a failure), as torch refuses asymmetric
-# and 'full' padding. Every other exception is a failure.
-EXTENSIONS = frozenset({"padding=pair", "padding=same", "padding=valid", "padding=full",
-                        "padding=asymmetric", "stride=pair", "dilation=pair", "float32"})
 
-
-@dataclass(frozen=True)
-class OpSpec:
-    """How to check one public function.
-
-    positional: the reference's positional arguments, in order; optional: those that may
-    be None; defaults: the keyword arguments and their defaults; outputs: the names of the
-    results (one name: the function returns the array itself). strategy(exact) draws a
-    strategies.Case; build(case, dtype, family) turns it into a CheckCase; features(args,
-    kwargs) names the parts of the argument space a case exercises."""
-    name: str
-    positional: tuple
-    optional: frozenset
-    defaults: dict
-    outputs: tuple
-    examples: Callable
-    corners: Callable
-    strategy: Callable
-    build: Callable
-    features: Callable
-    random: bool = True          # has float (non-integer) families
-    cost: float = 1.0            # share of the time budget
-
-
-def restrict(case: Case, supported: set, defaults: dict, unsupported=()) -> Case:
-    """Drop what the user's signature lacks: keywords go back to their defaults, a missing
-    bias slot means no bias; unsupported argument forms become the plain int form (a
-    padding string or pair -> its largest side, a stride or dilation pair -> its
-    smaller entry); inputs grow where the window no longer fits."""
-    kwargs = {k: (v if k in supported or k not in defaults else defaults[k])
-              for k, v in case.kwargs.items()}
-    kwargs = _plain_forms(kwargs, unsupported, case.shapes.get("weight"))
+def conv_fit(case: Case, supported: set, unsupported=()) -> Case:
+    """Unsupported argument forms become the plain int form (a padding string or pair ->
+    its largest side, a stride or dilation pair -> its smaller entry); inputs grow where
+    the window no longer fits."""
+    kwargs = _plain_forms(case.kwargs, unsupported, case.shapes.get("weight"))
     shapes = dict(case.shapes)
-    if "bias" in shapes and "bias" not in supported:
-        shapes["bias"] = None
     if "weight" in shapes:
         shapes = _fit_conv_shapes(shapes, kwargs, case.kwargs.get("groups", 1))
     return replace(case, shapes=shapes, kwargs=kwargs)
@@ -94,10 +62,6 @@ def _fit_conv_shapes(shapes, kwargs, old_groups):
           for size, kk, d, (p0, p1) in zip((h, w), (kh, kw), dil, pads)]
     shapes["x"] = (n, c, *hw)
     return shapes
-
-
-def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 # --- convolution ------------------------------------------------------------------------
@@ -228,12 +192,12 @@ CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 CONV2D = OpSpec("conv2d", ("x", "weight", "bias"), frozenset({"bias"}), CONV_DEFAULTS,
                 ("out",), _conv_examples(False), _conv_corners("conv2d", False),
                 lambda exact: conv2d_cases(exact=exact), _conv_builder("conv2d", False),
-                conv_features)
+                conv_features, fit=conv_fit)
 CONV2D_BACKWARD = OpSpec(
     "conv2d_backward", ("grad_out", "x", "weight", "bias"), frozenset({"bias"}),
     CONV_DEFAULTS, ("grad_x", "grad_weight", "grad_bias"), _conv_examples(True),
     _conv_corners("conv2d_backward", True), lambda exact: conv2d_cases(exact=exact),
-    _conv_builder("conv2d_backward", True), conv_features, cost=1.5)
+    _conv_builder("conv2d_backward", True), conv_features, cost=1.5, fit=conv_fit)
 
 
 # --- output size -------------------------------------------------------------------------
@@ -283,15 +247,17 @@ CONV_OUTPUT_SIZE = OpSpec(
     "conv_output_size", ("input_size", "kernel_size"), frozenset(),
     {"stride": 1, "padding": 0, "dilation": 1}, ("size",), _size_cases(SIZE_EXAMPLES, "examples"),
     _size_cases(SIZE_CORNERS, "corners"), lambda exact: conv_output_size_cases(),
-    _size_build, size_features, random=False, cost=0.2)
+    _size_build, size_features, random=False, cost=0.2, fit=conv_fit)
 
-OPS: dict[str, OpSpec] = {op.name: op for op in (CONV_OUTPUT_SIZE, CONV2D, CONV2D_BACKWARD)}
+OPS: dict[str, OpSpec] = {op.name: op for op in (
+    CONV_OUTPUT_SIZE, CONV2D, CONV2D_BACKWARD, *POOL_OPS, *BN_OPS, *MISC_OPS)}
 
 
 def reference_outputs(spec: OpSpec, case: CheckCase) -> dict:
     """The ground truth: the reference in float64 on the same (rounded) inputs."""
-    args = [v.astype(np.float64) if isinstance(v, np.ndarray) else v
-            for v in case.args.values()]
+    if spec.truth is not None:
+        return spec.truth(case)
+    args = [as64(v) for v in case.args.values()]
     result = getattr(ref, spec.name)(*args, **case.kwargs)
     values = result if len(spec.outputs) > 1 else (result,)
     return dict(zip(spec.outputs, values))
@@ -303,9 +269,10 @@ def allowed_errors(spec: OpSpec, case: CheckCase, truth: dict, dtype=None) -> di
     from verification.tolerances import RULES, bounds_for
     if spec.name not in RULES:
         return {k: 0.0 for k in truth}
-    args = [v.astype(np.float64) if isinstance(v, np.ndarray) else v
-            for v in case.args.values()]
+    args = [as64(v) for v in case.args.values()]
     bounds = bounds_for(spec.name, *args, **case.kwargs)
+    if spec.extra_bounds is not None:
+        bounds = {**bounds, **spec.extra_bounds(args, case.kwargs)}
     if dtype is None:
         dtype = np.float32 if case.dtype == "float32" else np.float64
     return {k: bounds[k].allowed(dtype, "any") for k in truth if k in bounds}

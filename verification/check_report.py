@@ -65,8 +65,12 @@ def render(impl: str, report: dict, opts) -> str:
     lines = [f"cnnref check {impl} (seed {opts.seed}, max-examples {opts.max_examples}, "
              f"timeout {opts.timeout:g} s per call)", ""]
     counts = {"pass": 0, "fail": 0, "skipped": 0}
+    undefined = [r["op"] for r in report["results"]
+                 if r["status"] == "skipped" and r.get("reason") == "not defined"]
     for r in report["results"]:
         counts[r["status"]] += 1
+        if r["op"] in undefined:   # listed together below, one name each
+            continue
         took = f"  {r['elapsed']:.1f} s" if "elapsed" in r else ""
         lines.append(f"{r['op']:<22} {r['status'].upper():<8}{r.get('reason', '')}{took}")
         if r["status"] == "fail":
@@ -74,6 +78,9 @@ def render(impl: str, report: dict, opts) -> str:
         if r["status"] != "skipped":
             lines += _coverage(r)
         lines += [f"  note: {n}" for n in r.get("notes", [])]
+    if undefined:
+        lines += textwrap.wrap("not defined (skipped): " + ", ".join(undefined), 90,
+                               subsequent_indent="  ")
     status = exit_status(report)
     lines += ["", f"{counts['pass']} passed, {counts['fail']} failed, {counts['skipped']} "
               f"skipped (not defined) -> exit {status}"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
-import sys
 import time
 import traceback
 
@@ -42,7 +41,8 @@ def _summary(impl, spec, state, elapsed) -> dict:
     out = {"op": spec.name, "status": "fail" if state.failure else "pass",
            "elapsed": round(elapsed, 3), "checked": state.checked,
            "covered": dict(sorted(state.covered.items())),
-           "not_covered": missing_features(state, ALL_FEATURES.get(spec.name, ())),
+           "not_covered": missing_features(state, spec.all_features or
+                                           ALL_FEATURES.get(spec.name, ())),
            "notes": state.notes, "signature": sorted(state.supported)}
     if state.failure:
         o = state.failure
@@ -107,9 +107,11 @@ def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
 
 
 def _context():
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods and sys.platform != "darwin"
-                          else "spawn")
+    """A fresh interpreter per worker ('spawn'), never a fork: a process that has already
+    run torch (the pytest plugin inside a suite that uses torch, say) holds an OpenMP
+    thread pool that a forked child inherits in a broken state, and the child's first
+    torch call then hangs until the per-call timeout."""
+    return mp.get_context("spawn")
 
 
 def _lost(name, kind, message) -> dict:

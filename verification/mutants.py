@@ -13,6 +13,8 @@ import numpy as np
 import reference as ref
 from reference.conv_args import conv_geometry
 from reference.windows import pad2d
+from verification.mutants_misc import MISC_MUTANTS
+from verification.mutants_pool import POOL_MUTANTS
 
 FLOAT32 = "precision lost to float32 (float64 inputs computed in float32)"
 
@@ -212,4 +214,4 @@ CONV_OUTPUT_SIZE = {
 }
 
 MUTANTS = {"conv2d": CONV2D, "conv2d_backward": CONV2D_BACKWARD,
-           "conv_output_size": CONV_OUTPUT_SIZE}
+           "conv_output_size": CONV_OUTPUT_SIZE, **POOL_MUTANTS, **MISC_MUTANTS}

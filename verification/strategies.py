@@ -253,3 +253,41 @@ def batch_norm_cases(draw) -> Case:
     kwargs = {"training": training, "momentum": draw(st.sampled_from([0.1, 0.5])),
               "eps": draw(st.sampled_from([1e-5, 1e-3]))}
     return Case(shapes, kwargs, draw(seeds))
+
+
+# --- cnnref check: activations, losses, dense (issue 6) ---
+
+_small_shapes = st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple)
+
+
+@st.composite
+def elementwise_cases(draw, exact: bool = False, slope: bool = False) -> Case:
+    """Any shape of rank 1-4; integer values (zeros, where ReLU's derivative is decided)
+    for exact cases; `slope`: a leaky ReLU negative_slope, 0.01 (the default) or not."""
+    slopes = st.sampled_from([0.01, 0.1, 0.25, 2.0])
+    kwargs = {"negative_slope": draw(slopes)} if slope else {}
+    return Case({"x": draw(_small_shapes)}, kwargs, draw(seeds), exact)
+
+
+@st.composite
+def softmax_cases(draw, exact: bool = False) -> Case:
+    """Any shape of rank 1-4 and any valid dim, negative ones included."""
+    shape = draw(_small_shapes)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    return Case({"x": shape}, {"dim": dim}, draw(seeds), exact)
+
+
+@st.composite
+def cross_entropy_cases(draw, exact: bool = False) -> Case:
+    """logits (N, classes), N in 1..5, 1..6 classes; the targets come from the seed."""
+    shape = (draw(st.integers(1, 5)), draw(st.integers(1, 6)))
+    return Case({"logits": shape}, {}, draw(seeds), exact)
+
+
+@st.composite
+def dense_cases(draw, exact: bool = False) -> Case:
+    """x (N, in), weight (out, in), bias (out,) or None; sizes 1..5."""
+    n, fin, fout = (draw(st.integers(1, 5)) for _ in range(3))
+    shapes = {"x": (n, fin), "weight": (fout, fin),
+              "bias": (fout,) if draw(st.booleans()) else None}
+    return Case(shapes, {}, draw(seeds), exact)

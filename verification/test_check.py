@@ -41,8 +41,8 @@ BUGGY = {
 }
 
 
-def _run(name: str, opts: RunOptions = FAST) -> dict:
-    return run_check(str(IMPLS / f"{name}.py"), OPS, opts)
+def _run(name: str, opts: RunOptions = FAST, ops=OPS) -> dict:
+    return run_check(str(IMPLS / f"{name}.py"), ops, opts)
 
 
 def _by_op(report: dict) -> dict:
@@ -59,8 +59,11 @@ def test_correct_implementations_pass(name):
 
 
 def test_the_reference_itself_passes():
-    report = run_check("reference", OPS, FAST)
-    assert [r["status"] for r in report["results"]] == ["pass"] * 3
+    from verification.check_ops import OPS as ALL_OPS
+    report = run_check("reference", list(ALL_OPS), FAST)
+    failed = {r["op"]: r.get("failure", {}).get("message") for r in report["results"]
+              if r["status"] != "pass"}
+    assert not failed, f"the reference fails its own check: {failed}"
     assert exit_status(report) == 0
 
 
@@ -141,16 +144,140 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     import os
     import subprocess
     import sys
+    from importlib.metadata import entry_points
     root = pathlib.Path(__file__).parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
-    cmd = [sys.executable, "-m", "pytest", "-p", "verification.plugin", "-q", "-rs",
+    # Installed, the package's pytest11 entry point loads the plugin; naming it again
+    # with -p would register it twice (pytest refuses that).
+    installed = any(e.name == "cnnref" for e in entry_points(group="pytest11"))
+    plugin = [] if installed else ["-p", "verification.plugin"]
+    cmd = [sys.executable, "-m", "pytest", *plugin, "-q", "-rs",
            "-p", "no:cacheprovider", f"--cnnref-impl={IMPLS / 'bug_bias_mean.py'}",
            "--cnnref-max-examples=5"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 1, out.stdout + out.stderr
-    assert "1 failed, 9 passed, 3 skipped" in out.stdout, out.stdout
+    from verification.check_ops import OPS as ALL_OPS
+    undefined = sum(5 for op in ALL_OPS if not op.startswith("conv"))
+    assert f"1 failed, 9 passed, {3 + undefined} skipped" in out.stdout, out.stdout
     assert "bias gradient averaged" in out.stdout
-    quiet = subprocess.run([sys.executable, "-m", "pytest", "-p", "verification.plugin",
+    quiet = subprocess.run([sys.executable, "-m", "pytest", *plugin,
                             "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
     assert "no tests ran" in quiet.stdout, "the plugin must do nothing without --cnnref-impl"
+
+
+# --- pooling, batch norm, activations, losses, dense ---------------------------------------
+
+LAYER_OPS = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+             "batch_norm", "batch_norm_backward", "relu", "relu_backward", "leaky_relu",
+             "leaky_relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+             "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+             "cross_entropy", "cross_entropy_backward", "dense", "dense_backward"]
+# vectorised NumPy (running statistics in place), pure Python loops (pooling and batch
+# norm only; batch_norm returns (y, mean, var)), torch-backed (in place via from_numpy)
+CORRECT_LAYERS = ["layers_numpy_ok", "layers_loops_ok", "layers_torch_ok"]
+
+BUGGY_LAYERS = {
+    "bug_pool_ties_last": {"max_pool2d_backward": "ties go to the last maximum"},
+    "bug_pool_zero_pad": {"max_pool2d": "padded with 0 instead of -inf",
+                          "max_pool2d_backward": "padded with 0 instead of -inf"},
+    "bug_pool_overwrite": {"max_pool2d_backward": "overwrite instead of accumulate",
+                           "avg_pool2d_backward": "overwrite instead of accumulate"},
+    "bug_pool_ceil_ignored": {"max_pool2d": "ceil_mode ignored", "avg_pool2d":
+                              "ceil_mode ignored", "max_pool2d_backward": None,
+                              "avg_pool2d_backward": None},
+    "bug_avg_divisor_kk": {"avg_pool2d": "divisor always k*k",
+                           "avg_pool2d_backward": "divisor always k*k"},
+    "bug_avg_divisor_clipped": {"avg_pool2d": "divisor always the count of input pixels",
+                                "avg_pool2d_backward": "divisor always the count"},
+    "bug_bn_unbiased": {"batch_norm": "unbiased variance used for normalising",
+                        "batch_norm_backward": "unbiased variance used for normalising"},
+    "bug_bn_eval_batch": {"batch_norm": "evaluation mode uses the batch statistics",
+                          "batch_norm_backward": "evaluation mode uses the batch statistics"},
+    "bug_bn_no_mean_terms": {"batch_norm_backward": "mean terms missing"},
+    "bug_bn_running_biased": {"batch_norm": "running_var updated with the biased variance"},
+    "bug_softmax_no_max": {op: "no max subtraction" for op in
+                           ("softmax", "softmax_backward", "cross_entropy_backward")},
+    "bug_sigmoid_from_x": {"sigmoid_backward": "derivative from x instead of f(x)"},
+    "bug_relu_one_at_zero": {"relu_backward": "derivative 1 at x = 0"},
+    "bug_ce_sum": {"cross_entropy": "summed over the batch instead of the mean"},
+    "bug_dense_gw_transposed": {"dense_backward": "grad_weight transposed"},
+}
+
+
+@pytest.mark.parametrize("name", CORRECT_LAYERS)
+def test_correct_layer_implementations_pass(name):
+    report = _run(name, ops=LAYER_OPS)
+    results = _by_op(report)
+    failed = {op: r["failure"]["message"] for op, r in results.items()
+              if r["status"] == "fail"}
+    assert not failed, f"false alarm on correct implementation {name}: {failed}"
+    assert exit_status(report) == 0
+    # the running statistics are compared however they come back: in place or returned
+    assert results["batch_norm"]["covered"].get("running_var compared"), results["batch_norm"]
+
+
+@pytest.mark.parametrize("name", sorted(BUGGY_LAYERS))
+def test_buggy_layer_implementations_fail_with_a_diagnosis(name):
+    report = _run(name, ops=LAYER_OPS)
+    results = _by_op(report)
+    assert exit_status(report) == 1, f"{name}: bug not flagged"
+    for op in LAYER_OPS:
+        if op not in BUGGY_LAYERS[name]:
+            assert results[op]["status"] == "pass", \
+                f"{name}.{op} should pass: {results[op].get('failure', {}).get('message')}"
+            continue
+        assert results[op]["status"] == "fail", f"{name}.{op} should fail"
+        expected = BUGGY_LAYERS[name][op]
+        if expected is None:
+            continue
+        complete = [d["mistake"] for d in results[op]["failure"]["diagnosis"] if d["complete"]]
+        assert any(expected in m for m in complete), \
+            f"{name}.{op}: diagnosis {complete}, but should include {expected!r}"
+
+
+def _mutant_impl(op, mutant):
+    """The reference with one output replaced by what `mutant` computes (where it applies)."""
+    import numpy as np
+
+    import reference as ref
+    from verification.check_ops import OPS as ALL_OPS
+    spec = ALL_OPS[op]
+
+    def fn(*args, **kwargs):
+        outs = ref.batch_norm_running_stats(*args[:3], kwargs.get("momentum", 0.1)) \
+            if op == "batch_norm" and kwargs.get("training") else None
+        result = getattr(ref, op)(*args, **kwargs)
+        values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
+        if outs is not None:
+            values.update(zip(("running_mean", "running_var"), outs))
+        try:
+            with np.errstate(all="ignore"):
+                mine = mutant(*[a.astype(np.float64) if getattr(a, "dtype", None) is not None
+                                and a.dtype.kind == "f" else a for a in args], **kwargs)
+        except ValueError:           # the mistake changes nothing here
+            mine = {}
+        values.update(mine if isinstance(mine, dict) else {spec.outputs[0]: mine})
+        return tuple(values.values()) if len(values) > 1 else values[spec.outputs[0]]
+    return spec, fn
+
+
+def _layer_mutants():
+    from verification.mutants import MUTANTS
+    return [(op, name) for op in LAYER_OPS for name in MUTANTS.get(op, {})]
+
+
+@pytest.mark.parametrize("op,name", _layer_mutants())
+def test_every_layer_mutant_is_caught_and_named(op, name):
+    """Each classic mistake, planted in the reference, fails the battery (examples,
+    corners or hypothesis) and the diagnosis names it."""
+    from verification.check import accepts_of
+    from verification.check_battery import Options, run_battery
+    from verification.check_diagnose import diagnose
+    from verification.mutants import MUTANTS
+    spec, fn = _mutant_impl(op, MUTANTS[op][name])
+    state = run_battery(spec, fn, accepts_of(fn), Options(10, 0, 5.0), lambda label: None)
+    assert state.failure is not None, f"{op}: mutant {name!r} not caught"
+    found = [d["mistake"] for d in diagnose(spec, state.failure)]
+    assert name in found, f"{op}: caught {name!r} in {state.failure.case.describe()}, " \
+        f"but the diagnosis says {found}"

@@ -266,6 +266,21 @@ def batch_norm_backward_rule(grad_out, x, running_mean, running_var, weight=None
     return out
 
 
+def batch_norm_running_stats_rule(x, running_mean, running_var, momentum=0.1):
+    """(1 - m) r + m mu and (1 - m) r + m var M/(M - 1), for `cnnref check` of a
+    batch_norm that returns or updates its running statistics. mu errs by gamma_M mean|x|
+    and var (two-pass or Welford, as above) by gamma_(M+3) var; the scaling by M/(M - 1),
+    the two products and the sum add 4 roundings on the magnitude of the terms."""
+    x = np.asarray(x, np.float64)
+    axes = (0,) + tuple(range(2, x.ndim))
+    m = x.size // x.shape[1]
+    var = x.var(axis=axes) * m / (m - 1)
+    rm, rv = (np.abs(np.asarray(v, np.float64)) for v in (running_mean, running_var))
+    mean_abs = np.abs(x).mean(axis=axes)
+    return {"running_mean": Bound(m + 4, (1 - momentum) * rm + momentum * mean_abs),
+            "running_var": Bound(m + 7, (1 - momentum) * rv + momentum * var)}
+
+
 # --- activations and losses (C2, C3, C6) -------------------------------------------------
 # Transcendental functions (exp, log, tanh) in libm, SLEEF and MKL are accurate to within
 # 1 ulp <= 2u: each counts as 2 roundings. sigmoid = 1/(1 + e^-x): exp, add, divide: 4u
@@ -358,6 +373,22 @@ def central_difference_allowed(d_h: float, d_h2: float, rounding: float, h: floa
     return 4 * abs(d_h - d_h2) + 3 * rounding / h
 
 
+def training_parity_allowed(steps: int, reduction: int, amplification: float,
+                            dtype=np.float64) -> float:
+    """Allowed relative difference (max norm, per layer: verification/parity.py) between
+    two implementations training the same network with plain SGD from the same weights on
+    the same batches (issue 8). Each step evaluates the same sums in different orders: every
+    sum of at most n = `reduction` terms (the widest: a conv weight gradient over batch x
+    output pixels) errs by gamma_n relative to its magnitude, so each side's new state is
+    within gamma_n of the exact step from its old state, 2 gamma_n between the two sides.
+    A difference present before a step is carried on, grown by at most `amplification`
+    (measured: the largest growth, over the run, of a nudge of the initial weights,
+    parity.run_nudge). k steps: at most k * amplification * 2 gamma_n. Linear, not
+    geometric, in k because the amplification is measured from step 0 to every step, not
+    per step. The loss is a mean of log-softmax values of the state: the same order."""
+    return steps * max(amplification, 1.0) * 2 * float(gamma(reduction, dtype))
+
+
 RULES: dict[str, Callable[..., dict[str, Bound]]] = {
     "conv2d": conv2d_rule,
     "conv2d_backward": conv2d_backward_rule,
@@ -369,6 +400,7 @@ RULES: dict[str, Callable[..., dict[str, Bound]]] = {
     "lenet_subsample_backward": lenet_subsample_backward_rule,
     "batch_norm": batch_norm_rule,
     "batch_norm_backward": batch_norm_backward_rule,
+    "batch_norm_running_stats": batch_norm_running_stats_rule,
     "cross_entropy": cross_entropy_rule,
     "cross_entropy_backward": cross_entropy_backward_rule,
     "dense": dense_rule,
