@@ -51,6 +51,160 @@ ERRATA: list[Erratum] = [
                    "(28 - 1)/1 + 1 = 28); a 2x2 pool with stride 2 then gives "
                    "(28 - 2)/2 + 1 = 14, the printed output 2x14x14",
         test="verification/test_networks.py::test_a9_table18_1_rows"),
+    # --- issue 7: the full read of seeds 000-004 --------------------------------------
+    Erratum(
+        id="E-B8-seed000-7x7x3-pad-1", formula_id="B8", seed="000 式4 figure",
+        quote="我们可以看到7*7*3输入，经过两个3*3*3filter的卷积(步幅为2)，得到了3*3*2的输出。"
+              "另外我们也会看到下图的Zero padding是1",
+        wrong="a 7x7x3 input with zero padding 1, 3x3 filters, stride 2 gives 3x3x2",
+        corrected="4x4x2 (or: the input is 5x5x3, the 7x7 already includes the padding)",
+        derivation="floor((7 + 2*1 - 3)/2) + 1 = 4; the figure's 7x7 is a 5x5 input plus "
+                   "one ring of zeros: floor((5 + 2 - 3)/2) + 1 = 3",
+        test="verification/test_seed_conv_examples.py::"
+             "test_b8_seed000_two_3x3x3_filters_stride_2_pad_1"),
+    Erratum(
+        id="E-A1-seed000-no-floor", formula_id="A1", seed="000 式2-3",
+        quote="事实上，它们满足下面的关系",
+        wrong="W2 = (W1 - F + 2P)/S + 1 (eq. 2-3, an image, as FORMULAS.md transcribes it), "
+              "no floor",
+        corrected="W2 = floor((W1 - F + 2P)/S) + 1",
+        derivation="W1 = 6, F = 3, P = 0, S = 2: (6 - 3)/2 + 1 = 2.5 is not a size; the "
+                   "windows start at columns 0 and 2, so W2 = floor(1.5) + 1 = 2",
+        test="verification/test_seed_conv_examples.py::test_a1_floor_is_needed"),
+    Erratum(
+        id="E-A1-seed003-no-floor", formula_id="A1", seed="003 3.2.1 (5)",
+        quote=r"$o = \frac{i-k+2p}{s} + 1$",
+        wrong="o = (i - k + 2p)/s + 1, no floor",
+        corrected="o = floor((i - k + 2p)/s) + 1",
+        derivation="i = 6, k = 3, p = 0, s = 2: (6 - 3)/2 + 1 = 2.5; two windows fit: 2",
+        test="verification/test_seed_conv_examples.py::test_a1_floor_is_needed"),
+    Erratum(
+        id="E-A1-seed000-H1-width", formula_id="A1", seed="000 式2-3",
+        quote="H1是卷积前图像的宽度",
+        wrong="H1 is the width of the input image",
+        corrected="H1 is the height of the input image",
+        derivation="a 7-high, 5-wide image, F = 3, S = 2: H2 = (7 - 3)/2 + 1 = 3 from the "
+                   "height; the width would give 2",
+        test="verification/test_errata.py::test_a1_seed000_h1_is_the_input_height"),
+    Erratum(
+        id="E-C9-seed000-D-N-swapped", formula_id="C9", seed="000 filter数量为N时的误差传递",
+        quote="先使用第d个filter对第j层相应的第d个sensitivity map进行卷积，得到一组N个j-1层的偏"
+              "sensitivity map。依次用每个filter做这种卷积，就得到D组偏sensitivity map。最后在"
+              "各组之间将N个偏sensitivity map 按元素相加，得到最终的N个j-1层的sensitivity map",
+        wrong="each filter gives a group of N partial maps; D groups; N final maps",
+        corrected="each filter gives a group of D partial maps (one per input channel); N "
+                  "groups (one per filter); summing the N groups gives the D maps of layer j-1",
+        derivation="layer j-1 has depth D; filter k maps its error map back through its D "
+                   "kernels; grad_x = sum over the N filters (checked with D = 2, N = 3)",
+        test="verification/test_errata.py::"
+             "test_c9_seed000_partial_maps_d_per_filter_summed_over_n"),
+    Erratum(
+        id="E-C3-seed003-bce-derivative-sign", formula_id="C3", seed="003 公式4",
+        quote=r"\left(-\frac{Y}{A^{(L)}} - \frac{(1 - Y)}{(1 - A^{(L)})} \right)",
+        wrong="dC/dA = -Y/A - (1 - Y)/(1 - A)",
+        corrected="dC/dA = -Y/A + (1 - Y)/(1 - A) = (A - Y)/(A(1 - A))",
+        derivation="d/dA[-(1 - Y) ln(1 - A)] = +(1 - Y)/(1 - A); at A = 1/4, Y = 0: 4/3, "
+                   "not -4/3 (the printed end result (A - Y)/(A(1 - A)) is right)",
+        test="verification/test_errata.py::test_c3_seed003_cross_entropy_derivative_sign"),
+    Erratum(
+        id="E-B7-seed003-loop-bounds", formula_id="B7", seed="003 3.3.1",
+        quote="output(w, h, m) += input(w+x, h+y, c) * filter(m, x, y, c)",
+        wrong="loops 'for w in 1..W', 'for h in 1..H' reading input(w+x, h+y, c), x, y in 1..K",
+        corrected="w in 1..W-K+1, h in 1..H-K+1, reading input(w+x-1, h+y-1, c)",
+        derivation="the output has W - K + 1 columns (A1 with p = 0, s = 1); as printed the "
+                   "read index reaches W + K, past the input",
+        test="verification/test_errata.py::test_b7_seed003_pseudocode_loop_bounds"),
+    Erratum(
+        id="E-C7-seed004-a122-label", formula_id="C7", seed="004 3 有多个输入时的梯度计算",
+        quote=r"\frac{\partial J}{\partial a_{111}}&=\frac{\partial J}{\partial z_{11}}"
+              r"\frac{\partial z_{11}}{\partial a_{122}}",
+        wrong="the left-hand side reads dJ/da_111",
+        corrected="dJ/da_122 (= delta_z11 w_122 + delta_z12 w_121 + delta_z21 w_112 + "
+                  "delta_z22 w_111, as printed on the right)",
+        derivation="a_122 enters z11, z12, z21, z22 with w_122, w_121, w_112, w_111 (eq. "
+                   "10-13); a_111 enters z11 only: dJ/da_111 = delta_z11 w_111",
+        test="verification/test_errata.py::test_c7_seed004_gradient_labels_a122_a222"),
+    Erratum(
+        id="E-C7-seed004-a222-label", formula_id="C7", seed="004 3 有多个输入时的梯度计算",
+        quote=r"\frac{\partial J}{\partial a_{211}}&=\frac{\partial J}{\partial z_{11}}"
+              r"\frac{\partial z_{11}}{\partial a_{222}}",
+        wrong="the left-hand side reads dJ/da_211",
+        corrected="dJ/da_222 (= delta_z11 w_222 + delta_z12 w_221 + delta_z21 w_212 + "
+                  "delta_z22 w_211)",
+        derivation="as for a_122, in the second input channel",
+        test="verification/test_errata.py::test_c7_seed004_gradient_labels_a122_a222"),
+    Erratum(
+        id="E-C11-seed004-bias-gradient-is-a-sum", formula_id="C11", seed="004 3 偏移的梯度计算",
+        quote=r"\delta_b = \delta_{in} \tag{13}",
+        wrong="delta_b = delta_in (the error map itself)",
+        corrected="delta_b = sum of all elements of delta_in (a scalar per filter)",
+        derivation="dJ/db = sum_ij dJ/dz_ij * 1, the line above it (eq. 12)",
+        test="verification/test_errata.py::test_c11_seed004_bias_gradient_is_the_sum"),
+    Erratum(
+        id="E-C13-seed004-mean-pool-partials", formula_id="C13", seed="004 4 Mean Pooling",
+        quote="因为a,b,e,f对w都有贡献，所以偏导数都为1",
+        wrong="the partial derivatives of the mean are all 1",
+        corrected="each is 1/4 (as the formulas just above it say)",
+        derivation="w = (a + b + e + f)/4, dw/da = 1/4",
+        test="verification/test_errata.py::test_c13_seed004_mean_pool_partials_are_a_quarter"),
+    Erratum(
+        id="E-B9-seed004-blur-0.11", formula_id="B9", seed="004 卷积的效果 (blur)",
+        quote="0.11,0.11,0.11 <br>0.11,0.11,0.11<br>0.11,0.11,0.11",
+        wrong="blur kernel with 0.11 in each of its 9 taps (weights sum to 0.99)",
+        corrected="1/9 = 0.111... in each tap (weights sum to 1)",
+        derivation="9 * 0.11 = 0.99: a flat region of 100 becomes 99, the 'average' darkens "
+                   "by 1 %",
+        test="verification/test_seed_kernels.py::test_b9_seed004_blur_0_11_sums_to_0_99"),
+    Erratum(
+        id="E-B10-seed004-coefficient-0.586", formula_id="B10", seed="004 1.实现颜色分类 公式1",
+        quote=r"Y &= 0.299 \cdot R + 0.586 \cdot G + 0.114 \cdot B",
+        wrong="Y = 0.299 R + 0.586 G + 0.114 B, and (255, 255, 0) -> 225.675",
+        corrected="Y = 0.299 R + 0.587 G + 0.114 B (the code above it), (255, 255, 0) -> 225.93",
+        derivation="0.299*255 + 0.587*255 = 76.245 + 149.685 = 225.93 (225.675 is the "
+                   "arithmetic with 0.586); with 0.586 the weights sum to 0.999, not 1",
+        test="verification/test_seed_misc.py::test_b10_seed004_worked_number"),
+    Erratum(
+        id="E-B10-seed004-pink-is-yellow", formula_id="B10", seed="004 1.实现颜色分类",
+        quote="也就是说粉色的数值本来是(255,255,0)",
+        wrong="(255, 255, 0) is pink",
+        corrected="(255, 255, 0) is yellow",
+        derivation="additive RGB: full red + full green, no blue = yellow "
+                   "(reference.datasets.COLOURS['yellow'] == (1, 1, 0))",
+        test="verification/test_seed_misc.py::test_b10_seed004_255_255_0_is_yellow"),
+    Erratum(
+        id="E-B10-seed004-gray-branch-no-loop", formula_id="B10", seed="004 ConvertToGray",
+        quote="        elif C == 1: # gray\n            new_data[i] = data[i,0].reshape(1,784)",
+        wrong="the grey branch assigns new_data[i] without a loop over i",
+        corrected="new_data = data[:, 0].reshape(N, H*W) (every sample)",
+        derivation="running the printed function on a (2, 1, 28, 28) batch raises NameError "
+                   "(i is only bound by the colour branch's loop)",
+        test="verification/test_seed_misc.py::test_b10_seed004_convert_to_gray_gray_branch"),
+    Erratum(
+        id="E-A4-seed004-alexnet-neurons", formula_id="A4", seed="004 0.经典的卷积神经网络模型",
+        quote="AlexNet有60 million个参数和65000个神经元",
+        wrong="AlexNet has 65000 neurons",
+        corrected="about 650,000 (659,272 units in its layers); 60 million parameters holds "
+                  "(60,965,224)",
+        derivation="55*55*96 + 27*27*256 + 2*13*13*384 + 13*13*256 + 4096 + 4096 + 1000 = "
+                   "659,272 (Krizhevsky et al. 2012: 650,000 neurons)",
+        test="verification/test_errata.py::test_a4_seed004_alexnet_neurons_and_parameters"),
+    Erratum(
+        id="E-B3-seed004-6-rotated-90", formula_id="B3", seed="004 旋转不变性",
+        quote="一个极端的例子是当6旋转90度时，谁也不能确定它到底是6还是9",
+        wrong="a 6 rotated by 90 degrees could be a 6 or a 9",
+        corrected="rotated by 180 degrees",
+        derivation="rot180 of a seven-segment 6 is exactly the 9; rot90 gives a 3 x 5 glyph",
+        test="verification/test_errata.py::test_b3_seed004_six_rotated_180_is_nine"),
+    Erratum(
+        id="E-B5-seed004-kernel-3x1x3x3", formula_id="B5", seed="004 卷积后续的运算",
+        quote="我们对原始图片使用了一个3x1x3x3的卷积核，因为原始图片为彩色图片，所以第一个维度是3，"
+              "对应RGB三个彩色通道；我们希望只输出一张feature map，以便于说明，所以第二维是1",
+        wrong="the RGB -> one map kernel is 3x1x3x3 (input channels first)",
+        corrected="1x3x3x3: (output, input, kH, kW), 004's own WBShape order (FilterCount, "
+                  "KernalCount, KernalHeight, KernalWidth) and PyTorch's",
+        derivation="conv2d accepts (1, 3, 3, 3) on (N, 3, H, W) and gives one map; "
+                   "(3, 1, 3, 3) has 1 input channel per filter and is rejected",
+        test="verification/test_errata.py::test_b5_seed004_rgb_to_one_map_kernel_is_1x3x3x3"),
 ]
 
 

@@ -1,0 +1,188 @@
+"""The documents' errata (verification/errata.py): one test per erratum that asserts the
+corrected value, derived here from the formula or by the reference, and shows that the
+printed value or statement does not hold. Quotes are checked against the seed files by
+verification/test_networks.py::test_quotes_are_verbatim (parametrised over ERRATA).
+"""
+from __future__ import annotations
+
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import reference as ref
+from verification.errata import ERRATA
+from verification.formulas import CATALOGUE
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def _ints(shape, seed):
+    return np.random.default_rng(seed).integers(-4, 5, shape).astype(np.float64)
+
+
+def _fail(what, got, expected, call):
+    return f"{what}={got}, but should be {expected} [{call}]"
+
+
+def test_errata_registry_names_existing_tests_and_catalogue_ids():
+    """Every erratum names a FORMULAS ID, a seed 000-004 and a test that exists."""
+    ids = {row.id for row in CATALOGUE}
+    for e in ERRATA:
+        assert e.formula_id in ids, _fail(f"{e.id} formula_id", e.formula_id, "a FORMULAS ID",
+                                          "ERRATA")
+        assert re.fullmatch(r"00[0-4]", e.seed.split()[0]), _fail(f"{e.id} seed", e.seed,
+                                                                   "000..004 first", "ERRATA")
+        path, _, name = e.test.partition("::")
+        file = HERE.parent / path
+        assert file.exists() and f"def {name}(" in file.read_text(encoding="utf-8"), \
+            _fail(f"{e.id} test", e.test, "an existing test function", "ERRATA")
+
+
+def test_a1_seed000_h1_is_the_input_height():
+    """Erratum E-A1-seed000-H1-width: 000 defines H1 as '卷积前图像的宽度' (the width). H2,
+    the output height, comes from the input *height*: a 7 (high) x 5 (wide) image, 3x3
+    filter, stride 2 gives H2 = (7 - 3)/2 + 1 = 3 and W2 = (5 - 3)/2 + 1 = 2; using the
+    width for H1 would give H2 = 2."""
+    out = ref.conv2d(np.ones((1, 1, 7, 5)), np.ones((1, 1, 3, 3)), stride=2)
+    assert out.shape[-2:] == ((7 - 3) // 2 + 1, (5 - 3) // 2 + 1) == (3, 2), \
+        _fail("conv2d(...).shape[-2:]", out.shape[-2:], (3, 2), "conv2d(x=(1,1,7,5), stride=2)")
+    assert (5 - 3) // 2 + 1 != out.shape[-2]
+
+
+def test_c9_seed000_partial_maps_d_per_filter_summed_over_n():
+    """Erratum E-C9-seed000-D-N-swapped: with input depth D and N filters, each filter's
+    error map, back-propagated through that filter, gives D partial maps (one per input
+    channel); the N filters give N such groups, and summing the N groups gives the D maps
+    of layer j-1. The seed says 'a group of N partial maps', 'D groups', 'N final maps'.
+    Here D = 2, N = 3."""
+    d, n = 2, 3
+    x, w, delta = _ints((1, d, 5, 5), 0), _ints((n, d, 3, 3), 1), _ints((1, n, 3, 3), 2)
+    gx = ref.conv2d_backward(delta, x, w)[0]
+    groups = [ref.conv2d_backward(delta[:, k:k + 1], x, w[k:k + 1])[0] for k in range(n)]
+    assert len(groups) == n and all(g.shape[1] == d for g in groups)
+    assert gx.shape[1] == d, _fail("grad_x channels", gx.shape[1], d, "conv2d_backward")
+    assert np.array_equal(sum(groups), gx), _fail("sum of the N groups", "different", "grad_x",
+                                                  "conv2d_backward(D=2, N=3)")
+
+
+def test_c3_seed003_cross_entropy_derivative_sign():
+    """Erratum E-C3-seed003-bce-derivative-sign: d/dA [-Y ln A - (1 - Y) ln(1 - A)]
+    = -Y/A + (1 - Y)/(1 - A) = (A - Y)/(A(1 - A)); 003 prints -Y/A - (1 - Y)/(1 - A) in
+    the middle step (its end result (A - Y)/(A(1 - A)) is right). At A = 1/4, Y = 0 (exact
+    binary fractions): corrected 1/(3/4) = 4/3, printed -4/3; the cost -ln(1 - A) grows
+    with A, so the derivative must be positive."""
+    a, y = 0.25, 0.0
+    corrected, printed = -y / a + (1 - y) / (1 - a), -y / a - (1 - y) / (1 - a)
+    assert corrected == (a - y) / (a * (1 - a)) == 4 / 3 and printed == -4 / 3
+    got = float(ref.binary_cross_entropy_backward(1.0, np.array([a]), np.array([y]))[0])
+    assert got == corrected, _fail("binary_cross_entropy_backward", got, corrected,
+                                   "binary_cross_entropy_backward(1, a=[0.25], y=[0])")
+    assert ref.binary_cross_entropy(np.array([0.5]), np.array([y])) > \
+        ref.binary_cross_entropy(np.array([a]), np.array([y]))
+    # times sigmoid' = A(1 - A): the corrected form gives A - Y (eq. 4), the printed one not
+    assert corrected * a * (1 - a) == a - y and printed * a * (1 - a) != a - y
+
+
+def test_b7_seed003_pseudocode_loop_bounds():
+    """Erratum E-B7-seed003-loop-bounds: 003's loops run w over 1..W and h over 1..H and
+    read input(w+x, h+y, c) with x, y in 1..K: indices reach W + K, past the input. The
+    output has W - K + 1 columns, and with 1-based indices the read is input(w+x-1,
+    h+y-1, c). Counted here for W = H = 5, K = 3: as printed, reads outside the input
+    happen; corrected, none, and the result is conv2d's."""
+    W = H = 5
+    K, C, M = 3, 2, 2
+    inp, filt = _ints((W, H, C), 3), _ints((M, K, K, C), 4)
+    outside = sum(1 for w in range(1, W + 1) for h in range(1, H + 1)
+                  for x in range(1, K + 1) for y in range(1, K + 1)
+                  if w + x > W or h + y > H)
+    assert outside > 0
+    out = np.zeros((W - K + 1, H - K + 1, M))
+    for w in range(1, W - K + 2):
+        for h in range(1, H - K + 2):
+            for x in range(1, K + 1):
+                for y in range(1, K + 1):
+                    for m in range(M):
+                        for c in range(C):
+                            out[w - 1, h - 1, m] += inp[w + x - 2, h + y - 2, c] * \
+                                filt[m, x - 1, y - 1, c]
+    want = ref.conv2d(inp.transpose(2, 0, 1)[None], filt.transpose(0, 3, 1, 2))[0]
+    assert np.array_equal(out.transpose(2, 0, 1), want)
+
+
+def test_c7_seed004_gradient_labels_a122_a222():
+    """Errata E-C7-seed004-a122-label, E-C7-seed004-a222-label: 004 announces dJ/da_122 but
+    writes dJ/da_111 on the left of delta_z11 w_122 + delta_z12 w_121 + delta_z21 w_112 +
+    delta_z22 w_111 (likewise a_211 for a_222). Two 3x3 input channels, one filter of two
+    2x2 kernels (eq. 10-13): that sum is the gradient of a_122 (1-based: channel 1, row 2,
+    column 2); the gradient of a_111 is delta_z11 w_111 alone."""
+    a, w, dz = _ints((1, 2, 3, 3), 5), _ints((1, 2, 2, 2), 6), _ints((1, 1, 2, 2), 7)
+    ga = ref.conv2d_backward(dz, a, w)[0][0]
+    d, k = dz[0, 0], w[0]
+    for ch in range(2):
+        printed_rhs = d[0, 0] * k[ch, 1, 1] + d[0, 1] * k[ch, 1, 0] + \
+            d[1, 0] * k[ch, 0, 1] + d[1, 1] * k[ch, 0, 0]
+        assert ga[ch, 1, 1] == printed_rhs, _fail(f"grad a_{ch + 1}22", ga[ch, 1, 1],
+                                                  printed_rhs, "conv2d_backward")
+        assert ga[ch, 0, 0] == d[0, 0] * k[ch, 0, 0]
+
+
+def test_c11_seed004_bias_gradient_is_the_sum():
+    """Erratum E-C11-seed004-bias-gradient-is-a-sum: 004 eq. 12 sums the four errors and
+    then writes delta_b = delta_in (eq. 13), a 2x2 map; the bias gradient is the scalar
+    sum of delta_in (one per filter)."""
+    a, w, dz = _ints((1, 1, 3, 3), 8), _ints((1, 1, 2, 2), 9), _ints((1, 1, 2, 2), 10)
+    gb = ref.conv2d_backward(dz, a, w, np.zeros(1))[2]
+    assert gb.shape == (1,) and gb[0] == dz.sum(), _fail("grad_bias", gb.tolist(),
+                                                         [dz.sum()], "conv2d_backward")
+
+
+def test_c13_seed004_mean_pool_partials_are_a_quarter():
+    """Erratum E-C13-seed004-mean-pool-partials: w = (a + b + e + f)/4, so each partial is
+    1/4 (as printed just above); the sentence '所以偏导数都为1' says 1."""
+    x = _ints((1, 1, 2, 2), 11)
+    g = ref.avg_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2)
+    assert np.array_equal(g, np.full((1, 1, 2, 2), 0.25)), _fail("avg_pool2d_backward",
+                                                                 g.ravel().tolist(), [0.25] * 4,
+                                                                 "avg_pool2d_backward(k=2)")
+
+
+def test_a4_seed004_alexnet_neurons_and_parameters():
+    """Erratum E-A4-seed004-alexnet-neurons: '60 million个参数和65000个神经元'. AlexNet
+    (Krizhevsky et al. 2012; 227x227x3 input, two-GPU grouping in conv2, conv4, conv5):
+    units = 55*55*96 + 27*27*256 + 13*13*384 * 2 + 13*13*256 + 4096 + 4096 + 1000
+    = 659,272 (the paper: 650,000), ten times 65,000; parameters 60,965,224 (60 million
+    holds)."""
+    s = [ref.conv_output_size(227, 11, stride=4)]                      # 55
+    s.append(ref.conv_output_size(s[0], 3, stride=2))                  # pool -> 27
+    s.append(ref.conv_output_size(s[1], 3, stride=2))                  # pool -> 13
+    assert s == [55, 27, 13]
+    p6 = ref.conv_output_size(13, 3, stride=2)                         # pool -> 6
+    units = 55 * 55 * 96 + 27 * 27 * 256 + 13 * 13 * 384 * 2 + 13 * 13 * 256 + 4096 * 2 + 1000
+    assert units == 659272 and round(units, -4) == 660000 and units > 10 * 65000 - 1
+    params = ((11 * 11 * 3 + 1) * 96 + (5 * 5 * 48 + 1) * 256 + (3 * 3 * 256 + 1) * 384
+              + (3 * 3 * 192 + 1) * 384 + (3 * 3 * 192 + 1) * 256
+              + (256 * p6 * p6 + 1) * 4096 + (4096 + 1) * 4096 + (4096 + 1) * 1000)
+    assert params == 60965224
+
+
+def test_b3_seed004_six_rotated_180_is_nine():
+    """Erratum E-B3-seed004-6-rotated-90: a 6 turned by 180 degrees (not 90) reads as a 9.
+    Seven-segment glyphs (5 x 3): rot180(six) == nine; rot90(six) is 3 x 5, no digit."""
+    six = np.array([[1, 1, 1], [1, 0, 0], [1, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    nine = np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 1, 1]], dtype=float)
+    assert np.array_equal(ref.rot180(six), nine)
+    assert np.rot90(six).shape == (3, 5) != six.shape
+
+
+def test_b5_seed004_rgb_to_one_map_kernel_is_1x3x3x3():
+    """Erratum E-B5-seed004-kernel-3x1x3x3: one output map from an RGB image needs a
+    weight of shape (out, in, kH, kW) = (1, 3, 3, 3), the order of 004's own WBShape
+    (FilterCount, KernalCount, KernalHeight, KernalWidth) and of PyTorch; the 3x1x3x3 of
+    the text is rejected (or, with groups=3, makes three maps, one per colour)."""
+    x = _ints((1, 3, 8, 8), 12)
+    assert ref.conv2d(x, _ints((1, 3, 3, 3), 13)).shape == (1, 1, 6, 6)
+    with pytest.raises(ValueError):
+        ref.conv2d(x, _ints((3, 1, 3, 3), 14))
+    assert ref.conv2d(x, _ints((3, 1, 3, 3), 14), groups=3).shape == (1, 3, 6, 6)
