@@ -31,8 +31,10 @@ def relu(x):
 
 
 def relu_backward(grad_out, x):
+    """grad_out where x > 0, else 0; a NaN input passes its gradient through, as torch's
+    threshold_backward (`x <= 0 ? 0 : g`) does."""
     x = _arr(x, "relu_backward")
-    return np.where(x > 0, _grad(grad_out, x, "relu_backward"), 0).astype(x.dtype)
+    return np.where(x <= 0, 0, _grad(grad_out, x, "relu_backward")).astype(x.dtype)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -51,10 +51,16 @@ def binary_cross_entropy(a, y):
     return -(y * la + (1 - y) * l1a).mean()
 
 
+# PyTorch's guard on a(1 - a) in the BCE backward: the float constant 1e-12, i.e.
+# float32(1e-12) = 9.99999996e-13 even for float64 inputs (torch gives -2.000000008e11,
+# not -2e11, for a = 1e-20, y = 1, n = 5).
+BCE_EPSILON = float(np.float32(1e-12))
+
+
 def binary_cross_entropy_backward(grad_out, a, y):
-    """dC/da = (a - y) / (a (1 - a)) / size, with PyTorch's guard a(1 - a) >= 1e-12."""
+    """dC/da = (a - y) / max(a (1 - a), BCE_EPSILON) / size, PyTorch's guarded form."""
     a, y = _pair(a, y, "binary_cross_entropy_backward")
-    denom = np.maximum(a * (1 - a), 1e-12)
+    denom = np.maximum(a * (1 - a), BCE_EPSILON)
     return (float(grad_out) * (a - y) / denom / a.size).astype(a.dtype)
 
 

@@ -50,6 +50,45 @@ def test_c6_values_at_landmarks():
                  "softmax", "softmax([0, ln 3])")
 
 
+SPECIAL = np.array([-np.inf, -1000.0, -1.0, -0.0, 0.0, 1e-300, 1.0, 1000.0, np.inf, np.nan])
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "sigmoid", "tanh"])
+def test_c6_special_values_match_torch(name):
+    """+-inf, signed zeros, a subnormal-sized input and NaN, forward and backward: NaN and
+    inf must come out where torch's do (relu passes the gradient of a NaN input, as
+    torch's `x <= 0 ? 0 : g` does; relu'(0) = 0)."""
+    check_against_torch(name, {"x": SPECIAL}, {}, seed=1)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("row", [[0.0, -np.inf, 1.0], [-np.inf] * 3, [np.inf, 0.0, 1.0],
+                                 [1000.0, 1000.0, -1000.0], [np.nan, 0.0, 1.0]])
+def test_c2_softmax_special_rows_match_torch(name, row):
+    """A -inf logit has probability 0; a row of -inf, a +inf or a NaN makes the row NaN."""
+    with np.errstate(invalid="ignore"):
+        check_against_torch(name, {"x": np.array([row])}, {"dim": 1}, seed=2)
+
+
+def test_c2_binary_cross_entropy_at_the_clamps_matches_torch():
+    """a = 0 and 1 give finite losses (logs clamped at -100); the backward's guard on
+    a(1 - a) is torch's float constant 1e-12, float32(1e-12) = 9.99999996e-13: at a = 1e-20,
+    y = 1, n = 5 the gradient is -(1 - 1e-20) / 9.99999996e-13 / 5 = -2.000000008e11."""
+    import torch
+    import torch.nn.functional as F
+    a, y = np.array([0.0, 1e-20, 0.3, 1 - 1e-16, 1.0]), np.array([0.0, 1.0, 0.5, 0.0, 1.0])
+    at = torch.tensor(a, requires_grad=True)
+    loss = F.binary_cross_entropy(at, torch.tensor(y))
+    loss.backward()
+    call = call_repr("binary_cross_entropy", {"a": a, "y": y}, {})
+    assert_close(ref.binary_cross_entropy(a, y), loss.item(), gamma(16, np.float64) * 300,
+                 "loss", call)
+    grad = ref.binary_cross_entropy_backward(1.0, a, y)
+    assert_close(grad, at.grad.numpy(), gamma(8, np.float64) * np.abs(at.grad.numpy()),
+                 "grad", call)
+    assert_close(grad[1], -(1 - 1e-20) / float(np.float32(1e-12)) / 5, 1e-4, "grad[1]", call)
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "softmax", "log_softmax"])
 @given(shape=shapes, seed=seeds)
 def test_c6_derivatives_match_central_differences(name, shape, seed):
