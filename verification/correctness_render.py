@@ -27,13 +27,14 @@ def _status(r) -> str:
     return r["status"] + (f": {r['why']}" if r["why"] else "")
 
 
-def formula_cells(r) -> list[str]:
+def formula_cells(r, sep: str = ", ") -> list[str]:
+    """One table row; `sep` joins the backing tests (one per line in the HTML)."""
     what = r["what"] + (f" (seeds {r['source']})" if r["source"] else "")
     how = "; ".join(r["methods"]) or "-"
     if r.get("note"):
         how += f". Ours: {r['note']}"
     return [r["id"], what, how, _cases(r), _ratio(r["worst"], "float64"),
-            _ratio(r["worst"], "float32"), ", ".join(r["tests"]) or "NONE", _status(r)]
+            _ratio(r["worst"], "float32"), sep.join(r["tests"]) or "NONE", _status(r)]
 
 
 def example_cells(e) -> list[str]:
@@ -108,12 +109,18 @@ def markdown(data) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _breakable(text: str) -> str:
+    """Escaped text; test node ids (long, without spaces) may break after '/' and '_'."""
+    out = escape(text)
+    return out.replace("/", "/<wbr>").replace("_", "_<wbr>") if ".py::" in text else out
+
+
 def _html_table(head, rows, classes=None) -> str:
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) +
+        body.append(f"<tr{cls}>" + "".join(f"<td>{_breakable(str(c))}</td>" for c in row) +
                     "</tr>")
     return f"<table><tr>{th}</tr>\n" + "\n".join(body) + "</table>\n"
 
@@ -127,7 +134,7 @@ def html(data) -> str:
         parts.append('<p class="ok">No problems: every ID is backed by a passing test.</p>')
     rows = data["formulas"]
     parts.append("<h3>Formulas</h3>" + _html_table(
-        FORMULA_HEAD, [formula_cells(r) for r in rows],
+        FORMULA_HEAD, [formula_cells(r, "\n") for r in rows],
         [STATUS_CLASS[r["status"]] for r in rows]))
     ex = data["examples"]
     parts.append("<h3>The documents' worked examples beside ours</h3>" + _html_table(

@@ -24,7 +24,8 @@ CSS = """
 body { font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }
 nav a { margin-right: 1em; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top;
+         white-space: pre-line; }
 th { background: #f0f0f0; }
 tr.ok td:last-child, p.ok { color: #1a7f37; }
 tr.bad td:last-child, p.bad { color: #c62828; font-weight: bold; }

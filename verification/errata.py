@@ -205,6 +205,90 @@ ERRATA: list[Erratum] = [
         derivation="conv2d accepts (1, 3, 3, 3) on (N, 3, H, W) and gives one map; "
                    "(3, 1, 3, 3) has 1 input channel per filter and is rejected",
         test="verification/test_errata.py::test_b5_seed004_rgb_to_one_map_kernel_is_1x3x3x3"),
+    # --- a second, independent read of the seeds ------------------------------------
+    Erratum(
+        id="E-C7-seed000-delta-row-label", formula_id="C7", seed="000 卷积层的训练",
+        quote="表示第j-1 层第j行第j列的误差项",
+        wrong="the error term of layer j-1 'at row j, column j'",
+        corrected="at row i, column j (delta^(j-1)_(i,j))",
+        derivation="seed 000's example: 3x3 input, 2x2 filter: delta^(j-1) is 3x3 and its "
+                   "entry (1, 0) = w00 d(1,0) + w10 d(0,0) differs from entry (0, 0) = w00 "
+                   "d(0,0): both indices are needed",
+        test="verification/test_errata.py::test_c7_seed000_error_term_labels"),
+    Erratum(
+        id="E-C7-seed000-net-layer-label", formula_id="C7", seed="000 卷积层的训练",
+        quote="表示第j-1行神经元的加权输入",
+        wrong="the weighted input of the neurons of 'row j-1'",
+        corrected="of layer j-1 (net^(j-1)_(i,j), a 3x3 map in the example)",
+        derivation="net^(j-1) has the input's shape (3, 3): one entry per neuron of layer "
+                   "j-1, not one row",
+        test="verification/test_errata.py::test_c7_seed000_error_term_labels"),
+    Erratum(
+        id="E-C7-seed000-delta-layer-row-swapped", formula_id="C7", seed="000 卷积层的训练",
+        quote="表示第i层第j行第j列的误差项",
+        wrong="the error term 'of layer i, row j, column j'",
+        corrected="of layer j, row i, column j (delta^j_(i,j), the 2x2 error map)",
+        derivation="delta^j has the feature map's shape (2, 2) = (3 - 2 + 1, 3 - 2 + 1); i "
+                   "is a row index, the layers are j-1 and j",
+        test="verification/test_errata.py::test_c7_seed000_error_term_labels"),
+    Erratum(
+        id="E-C7-seed000-eq8-superscript", formula_id="C7", seed="000 式8",
+        quote="注意式8中的d^i-1, d^j , net^j-1都是矩阵",
+        wrong="d^i-1 in eq. 8",
+        corrected="d^j-1 (the 3x3 error map of layer j-1, the left-hand side of eq. 8)",
+        derivation="eq. 8 is delta^(j-1) = delta^j * W (full, rotated) .* f'(net^(j-1)): "
+                   "the result has net^(j-1)'s shape (3, 3); no layer i appears",
+        test="verification/test_errata.py::test_c7_seed000_error_term_labels"),
+    Erratum(
+        id="E-B5-seed000-eq4-image-symbol", formula_id="B5", seed="000 式4",
+        quote="ad,ai,aj表示图像的第d层第i行第j列像素",
+        wrong="a_(d,i,j) names the image's pixels in eq. 4",
+        corrected="x_(d,i,j): the seed names the image x (用xi,xj表示图像的第i行第j列元素) "
+                  "and the feature map a (用ai,aj表示Feature Map)",
+        derivation="eq. 4, a_(i,j) = f(sum_d sum_m sum_n w_(d,m,n) x_(d,i+m,j+n) + w_b), "
+                   "evaluated with x the image equals conv2d (checked on 3 channels)",
+        test="verification/test_errata.py::test_b5_seed000_eq4_reads_the_image_x"),
+    Erratum(
+        id="E-C11-seed004-forward-equation-numbers", formula_id="C11",
+        seed="004 偏移的梯度计算",
+        quote="根据前向计算公式1，2，3，4，可以得到：",
+        wrong="the bias gradient follows 'from forward equations 1, 2, 3, 4'",
+        corrected="from forward equations 10-13 (eqs. 1-4 are the definitions of "
+                  "convolution); the bias results are then numbered 12 and 13 a second time",
+        derivation="in seed 004, tags 1, 2 and 4 label the convolution integrals and sums; "
+                   "the forward equations z_11..z_22 with + b are tags 10-13",
+        test="verification/test_errata.py::test_c11_seed004_bias_gradient_equation_numbers"),
+    Erratum(
+        id="E-B5-seed004-filter-kernel-inverted", formula_id="B5", seed="004 偏移的梯度计算",
+        quote="每个卷积核W可能会有多个filter，或者叫子核",
+        wrong="each kernel W may hold several filters (sub-kernels)",
+        corrected="each filter holds one kernel per input channel (its sub-kernels) and "
+                  "one bias: the seed's own 每个Filter内都有一个或多个卷积核Kernal; the "
+                  "sentence's second half (one bias however many sub-kernels) holds",
+        derivation="weight (FilterCount, KernalCount, kH, kW) = (K, C, kH, kW), bias (K,): "
+                   "2 filters of 3 sub-kernels 2x2 have (3*2*2 + 1) * 2 = 26 parameters",
+        test="verification/test_errata.py::test_b5_seed004_a_filter_holds_the_kernels"),
+    Erratum(
+        id="E-A4-seed004-zfnet-layers-3-5", formula_id="A4", seed="004 ZFNet (2013)",
+        quote="第3，4，5卷积层转变为384，384，256",
+        wrong="ZF Net changed AlexNet's conv layers 3, 4, 5 into 384, 384, 256 filters",
+        corrected="AlexNet's layers 3, 4, 5 already have 384, 384, 256 filters, so this is "
+                  "no change (Zeiler & Fergus 2013 keep them; the variant often quoted, "
+                  "e.g. by CS231n, uses 512, 1024, 512)",
+        derivation="AlexNet (Krizhevsky et al. 2012): conv3 3x3x256 -> 384, conv4 "
+                   "3x3x192 -> 384, conv5 3x3x192 -> 256 (the parameter count 60,965,224 "
+                   "of E-A4-seed004-alexnet-neurons uses exactly these)",
+        test="verification/test_errata.py::test_a4_seed004_alexnet_neurons_and_parameters"),
+    Erratum(
+        id="E-D3-seed004-geometry-networks-named-twice", formula_id="D3",
+        seed="004 2.实现几何图形分类",
+        quote="#### 用卷积神经网络解决问题 vs 用卷积神经网络解决问题",
+        wrong="the geometry task compares the CNN with itself (both bullets: 卷积神经网络)",
+        corrected="用前馈神经网络解决问题 vs 用卷积神经网络解决问题: the first bullet (89.8 % "
+                  "test accuracy) is the dense (feed-forward) net, as in the colour task",
+        derivation="a comparison of one network with itself says nothing; the seed's "
+                   "next such heading reads 用前馈神经网络来解决问题 vs 用卷积神经网络来解决问题",
+        test="verification/test_errata.py::test_d3_seed004_geometry_comparison_names_two_nets"),
 ]
 
 

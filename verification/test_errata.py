@@ -161,10 +161,14 @@ def test_a4_seed004_alexnet_neurons_and_parameters():
     p6 = ref.conv_output_size(13, 3, stride=2)                         # pool -> 6
     units = 55 * 55 * 96 + 27 * 27 * 256 + 13 * 13 * 384 * 2 + 13 * 13 * 256 + 4096 * 2 + 1000
     assert units == 659272 and round(units, -4) == 660000 and units > 10 * 65000 - 1
-    params = ((11 * 11 * 3 + 1) * 96 + (5 * 5 * 48 + 1) * 256 + (3 * 3 * 256 + 1) * 384
-              + (3 * 3 * 192 + 1) * 384 + (3 * 3 * 192 + 1) * 256
+    # (kernel, input channels per group, filters) of conv1..conv5
+    convs = [(11, 3, 96), (5, 48, 256), (3, 256, 384), (3, 192, 384), (3, 192, 256)]
+    params = (sum((k * k * c + 1) * f for k, c, f in convs)
               + (256 * p6 * p6 + 1) * 4096 + (4096 + 1) * 4096 + (4096 + 1) * 1000)
     assert params == 60965224
+    # E-A4-seed004-zfnet-layers-3-5: the published count above pins conv3-5 at 384, 384,
+    # 256 filters: AlexNet's own sizes, the ones ZF Net is said to have changed them into.
+    assert [f for *_, f in convs[2:]] == [384, 384, 256]
 
 
 def test_b3_seed004_six_rotated_180_is_nine():
@@ -186,3 +190,82 @@ def test_b5_seed004_rgb_to_one_map_kernel_is_1x3x3x3():
     with pytest.raises(ValueError):
         ref.conv2d(x, _ints((3, 1, 3, 3), 14))
     assert ref.conv2d(x, _ints((3, 1, 3, 3), 14), groups=3).shape == (1, 3, 6, 6)
+
+
+def _seed(number: str) -> str:
+    from verification.test_networks import _seed_text
+    return _seed_text(number)
+
+
+def test_c7_seed000_error_term_labels():
+    """Errata E-C7-seed000-delta-row-label, -net-layer-label, -delta-layer-row-swapped,
+    -eq8-superscript. Seed 000's example: a 3x3 input (layer j-1), a 2x2 filter, stride 1,
+    a 2x2 error map delta^j (layer j). With the identity activation, delta^(j-1) =
+    dE/dnet^(j-1) is grad_x: a 3x3 map (the shape of net^(j-1), eq. 8's left-hand side;
+    no layer i), one entry per row i and column j. Entry (1, 0) is the formula's sum
+    w00 d(1,0) + w10 d(0,0), not entry (0, 0) = w00 d(0,0) ('row j, column j')."""
+    x, w, d = _ints((1, 1, 3, 3), 20), _ints((1, 1, 2, 2), 21), _ints((1, 1, 2, 2), 22)
+    d[0, 0, 1, 0] = 3                                   # make (1, 0) and (0, 0) differ
+    gx = ref.conv2d_backward(d, x, w)[0][0, 0]
+    assert gx.shape == x.shape[2:] == (3, 3) and d.shape[2:] == (2, 2)
+    w0, d0 = w[0, 0], d[0, 0]
+    assert gx[1, 0] == w0[0, 0] * d0[1, 0] + w0[1, 0] * d0[0, 0], \
+        _fail("delta^(j-1)[1, 0]", gx[1, 0], "w00 d10 + w10 d00", "conv2d_backward")
+    assert gx[0, 0] == w0[0, 0] * d0[0, 0]
+    assert gx[1, 0] != gx[0, 0] or w0[0, 0] * 3 == 0
+
+
+def test_b5_seed000_eq4_reads_the_image_x():
+    """Erratum E-B5-seed000-eq4-image-symbol: seed 000 names the image x and the feature
+    map a, so eq. 4 reads a_(i,j) = f(sum_d sum_m sum_n w_(d,m,n) x_(d,i+m,j+n) + w_b):
+    that sum, written out over a 3-channel image x, is conv2d."""
+    x, w = _ints((1, 3, 5, 5), 23), _ints((1, 3, 3, 3), 24)
+    wb = 2.0
+    a = np.array([[sum(w[0, d_, m, n] * x[0, d_, i + m, j + n] for d_ in range(3)
+                       for m in range(3) for n in range(3)) + wb for j in range(3)]
+                  for i in range(3)])
+    assert np.array_equal(a, ref.conv2d(x, w, np.array([wb]))[0, 0])
+    text = _seed("000")
+    assert "用xi,xj表示图像的第i行第j列元素" in text and "用ai,aj表示Feature Map" in text
+
+
+def test_c11_seed004_bias_gradient_equation_numbers():
+    """Erratum E-C11-seed004-forward-equation-numbers: in seed 004 the tags 1, 2 and 4
+    label the definitions of convolution (an integral, sums without a bias); the forward
+    equations with + b, from which dJ/db = sum of the error map follows, are 10-13."""
+    text = _seed("004")
+
+    def tagged(tag):
+        return [m for m in re.finditer(r"\$\$(.*?)\$\$", text, re.S)
+                if re.search(r"\\tag\{%d\}" % tag, m.group(1))]
+    for tag in (1, 2, 4):
+        assert tagged(tag) and all("+ b" not in m.group(1) and "+b" not in m.group(1)
+                                   for m in tagged(tag)), f"tag {tag} has a bias term"
+    assert all(any("b" in m.group(1) for m in tagged(t)) for t in (10, 11, 12, 13))
+    assert len(tagged(12)) == 2 and len(tagged(13)) == 2, "tags 12 and 13 are used twice"
+    d = _ints((1, 1, 2, 2), 25)
+    gb = ref.conv2d_backward(d, _ints((1, 1, 3, 3), 26), _ints((1, 1, 2, 2), 27),
+                             np.zeros(1))[2]
+    assert gb[0] == d.sum()
+
+
+def test_b5_seed004_a_filter_holds_the_kernels():
+    """Erratum E-B5-seed004-filter-kernel-inverted: a filter holds one kernel per input
+    channel and one bias (seed 004's WBShape (FilterCount, KernalCount, kH, kW)): 2 filters
+    of 3 sub-kernels 2x2 are a weight (2, 3, 2, 2) and a bias (2,), (3*2*2 + 1) * 2 = 26
+    parameters, whatever the number of sub-kernels."""
+    counts = ref.conv2d_counts((3, 5, 5), 2, 2)
+    assert counts.params == (3 * 2 * 2 + 1) * 2 == 26
+    out = ref.conv2d(_ints((1, 3, 5, 5), 28), _ints((2, 3, 2, 2), 29), np.ones(2))
+    assert out.shape[1] == 2
+    assert "每个Filter内都有一个或多个卷积核Kernal" in _seed("004")
+
+
+def test_d3_seed004_geometry_comparison_names_two_nets():
+    """Erratum E-D3-seed004-geometry-networks-named-twice: the heading compares
+    '用卷积神经网络解决问题' with itself; the same seed's later comparison heading reads
+    '用前馈神经网络来解决问题 vs 用卷积神经网络来解决问题' (dense net against CNN)."""
+    text = _seed("004")
+    heading = re.search(r"#### (用.*?解决问题) vs (用.*?解决问题)\n", text)
+    assert heading and heading.group(1) == heading.group(2) == "用卷积神经网络解决问题"
+    assert "#### 用前馈神经网络来解决问题 vs 用卷积神经网络来解决问题" in text
