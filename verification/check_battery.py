@@ -133,9 +133,7 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
     """Book-keeping after one case; True when the function has failed."""
     case = outcome.case
     if outcome.unsupported:
-        feats = {case.probe} if case.probe else (case.features - {"bias", "batch>1",
-                                                                  "non-square", "float32"})
-        for f in feats or {"this call"}:
+        for f in refused_features(state, case) or {"this call"}:
             state.unsupported.setdefault(f, outcome.unsupported)
         return False
     state.checked[family] = state.checked.get(family, 0) + 1
@@ -145,6 +143,19 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
         state.failure, state.failure_family = outcome, family
         return True
     return False
+
+
+def refused_features(state: State, case: CheckCase) -> set:
+    """The features to which a refusal (NotImplementedError) of `case` is put down: its
+    probe if it has one; else its argument features (those tied to a keyword: ceil_mode,
+    dilation>1, padding>0, ...) that no accepted case has covered yet. Properties of the
+    arrays (batch>1, non-square, overlapping windows, NaN) are never blamed: refusing them
+    is not a limitation an implementation may have, and blocking them would hide the
+    cases that catch its bugs."""
+    if case.probe:
+        return {case.probe}
+    return {f for f in case.features
+            if state.spec.kwarg_of(f) and f != "bias" and not state.covered.get(f)}
 
 
 def run_fixed(state: State, family: str, cases) -> bool:
@@ -231,7 +242,7 @@ def missing_features(state: State, all_features) -> dict:
     """feature -> why it was not covered."""
     out = {}
     for f in all_features:
-        need = _needs_kwarg(f, state.spec)
+        need = state.spec.kwarg_of(f)
         if state.covered.get(f):
             continue
         if f in state.unsupported:
@@ -244,13 +255,6 @@ def missing_features(state: State, all_features) -> dict:
             out[f] = ("not reached: stopped at the first failure" if state.failure
                       else "not reached")
     return out
-
-
-def _needs_kwarg(feature: str, spec: OpSpec) -> str | None:
-    """The keyword (or optional array) a feature needs: its leading name, or an alias."""
-    base = feature.replace(">", " ").replace("=", " ").split()[0]
-    base = {"depthwise": "groups", "affine": "weight"}.get(base, base)
-    return base if base in spec.defaults or base in spec.optional else None
 
 
 __all__ = ["EXTENSIONS", "FAMILIES", "Options", "State", "evaluate", "run_battery",

@@ -137,7 +137,9 @@ SEED000_MAP = [[1, 5, 2, 0], [3, 2, 7, 1], [4, 4, 8, 6], [0, 1, 2, 3]]
 # of add; all-negative inputs with padding expose zero padding; ceil_mode with a
 # remainder exposes floor, and (4, k 2, s 3, p 1) is the case where the naive ceil keeps a
 # window starting in the right padding that PyTorch drops; non-square shapes and kernels
-# expose swapped axes.
+# expose swapped axes; the default stride (= kernel) on sizes that are no multiple of it,
+# pool(x, 2) on 5x7, exposes fast paths for non-overlapping windows that get the floor,
+# the leftover rows or the divisor wrong.
 MAX_CORNERS = [
     ((1, 1, 3, 4), 2, {"stride": 1}, None),
     ((1, 2, 3, 3), 3, {"stride": 1, "padding": 1}, None),
@@ -149,6 +151,8 @@ MAX_CORNERS = [
     ((1, 1, 6, 5), 2, {"stride": (2, 1)}, "stride=pair"),
     ((1, 1, 5, 5), 3, {"stride": 2, "padding": (1, 0)}, "padding=pair"),
     ((1, 1, 6, 6), 2, {"stride": 1, "dilation": (2, 1)}, "dilation=pair"),
+    ((2, 1, 5, 7), 2, {}, None),
+    ((1, 2, 7, 5), 3, {}, None),
 ]
 AVG_CORNERS = [
     ((1, 1, 3, 4), 2, {"stride": 1}, None),
@@ -162,6 +166,8 @@ AVG_CORNERS = [
     ((1, 1, 6, 5), 2, {"stride": (2, 1)}, "stride=pair"),
     ((1, 1, 5, 5), 3, {"stride": 2, "padding": (1, 0)}, "padding=pair"),
     ((1, 1, 6, 6), 2, {"stride": 1, "dilation": 2}, "dilation>1 (avg)"),
+    ((2, 1, 5, 7), 2, {}, None),
+    ((1, 2, 7, 5), 3, {"divisor_override": 2}, None),
 ]
 
 

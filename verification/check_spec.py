@@ -60,10 +60,28 @@ class OpSpec:
     all_features: tuple = ()
     extra_bounds: Callable | None = None
 
+    def kwarg_of(self, feature: str) -> str | None:
+        """The keyword (or optional array) a feature needs: its leading name, or an alias.
+        Examples: 'dilation>1' -> 'dilation', 'depthwise' -> 'groups', 'non-square' ->
+        None (a property of the arrays, not of an argument)."""
+        base = feature.replace(">", " ").replace("=", " ").split()[0]
+        base = {"depthwise": "groups", "affine": "weight"}.get(base, base)
+        return base if base in self.defaults or base in self.optional else None
+
+    def refused_kwargs(self, unsupported) -> set:
+        """Keywords to leave at their defaults because the implementation refused a value
+        of them (ceil_mode=True, dilation > 1, ...). Argument *forms* (EXTENSIONS: pairs,
+        padding strings) are not reset here: the op's fit turns them into plain forms."""
+        return {k for f in unsupported if f not in EXTENSIONS
+                for k in [self.kwarg_of(f)] if k in self.defaults}
+
     def restrict(self, case: Case, supported: set, unsupported=()) -> Case:
-        """Drop what the user's signature lacks: keywords go back to their defaults, an
-        optional array without a slot is left out; then the op's own fit."""
-        kwargs = {k: (v if k in supported or k not in self.defaults else self.defaults[k])
+        """Drop what the user's signature lacks or refused: those keywords go back to their
+        defaults (so a draw is not wasted on a case that cannot run), an optional array
+        without a slot is left out; then the op's own fit."""
+        reset = self.refused_kwargs(unsupported)
+        kwargs = {k: (v if (k in supported and k not in reset) or k not in self.defaults
+                      else self.defaults[k])
                   for k, v in case.kwargs.items()}
         shapes = {k: (None if k in self.optional and k not in supported else v)
                   for k, v in case.shapes.items()}

@@ -199,7 +199,8 @@ def pool2d_cases(draw, kind: str = "max", torch_only: bool = True,
     """Valid pooling inputs. torch_only: padding <= kernel // 2 (torch's limit) and no
     dilation for mean pooling; otherwise also the ONNX extensions (asymmetric and large
     padding, mean-pool dilation). Reaches overlapping windows (stride < kernel), ceil_mode
-    with padding, windows overhanging the input. values: 'normal', 'ties' (integers in
+    with padding, windows overhanging the input, stride=None with a remainder. values:
+    'normal', 'ties' (integers in
     [-2, 2]), 'special' (ties plus NaN, inf and -inf)."""
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
@@ -212,7 +213,10 @@ def pool2d_cases(draw, kind: str = "max", torch_only: bool = True,
     pads = padding if not torch_only else ((padding[0],) * 2, (padding[1],) * 2)
     hw = [max(1, d * (k - 1) + 1 - sum(p)) + draw(st.integers(0, 5))
           for k, d, p in zip(kernel, dilation, pads)]
-    kwargs = {"kernel_size": _simplify(kernel), "stride": _simplify(stride),
+    # stride=None (the kernel, PyTorch's default) on sizes that leave a remainder is the
+    # call most people write, pool(x, 2): drawn a quarter of the time.
+    kwargs = {"kernel_size": _simplify(kernel),
+              "stride": None if draw(st.integers(0, 3)) == 0 else _simplify(stride),
               "padding": padding if not torch_only else _simplify(padding),
               "ceil_mode": draw(st.booleans())}
     if kind == "max" or not torch_only or dilation != (1, 1):

@@ -281,3 +281,51 @@ def test_every_layer_mutant_is_caught_and_named(op, name):
     found = [d["mistake"] for d in diagnose(spec, state.failure)]
     assert name in found, f"{op}: caught {name!r} in {state.failure.case.describe()}, " \
         f"but the diagnosis says {found}"
+
+
+# --- implementations written the other correct ways, and bugs hiding in fast paths ----------
+
+@pytest.mark.parametrize("name, ops", [
+    ("logsumexp_ok", ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+                      "cross_entropy", "cross_entropy_backward", "sigmoid",
+                      "sigmoid_backward", "tanh", "tanh_backward"]),
+    ("integral_avg_ok", ["avg_pool2d"]),
+])
+def test_other_correct_algorithms_pass(name, ops):
+    """x - logsumexp(x) rounds at the scale of x (log_softmax([1000, 1000]) errs by
+    ~5e-14), (1 + tanh(x/2))/2 and 2 sigmoid(2x) - 1 at the scale of 1, a summed-area table
+    at the scale of the plane's sums: all correct, all within the tolerance model."""
+    report = _run(name, ops=ops)
+    failed = {op: r["failure"]["message"] for op, r in _by_op(report).items()
+              if r["status"] == "fail"}
+    assert not failed, f"false alarm on correct implementation {name}: {failed}"
+
+
+@pytest.mark.parametrize("name, op", [
+    ("bug_pool_default_stride_ceil", "max_pool2d"),      # pool(x, 2) on 5x7 -> 3x4
+    ("bug_avg_fastpath_override", "avg_pool2d"),         # divisor_override in the fast path
+    ("bug_kwargs_pool_batch", "max_pool2d_backward"),    # N > 1 behind NotImplementedError
+])
+def test_bugs_in_fast_paths_and_behind_refusals_are_caught(name, op):
+    """The default stride on a size that is no multiple of the kernel is in the corners;
+    refusing ceil_mode or dilation blames only those arguments, never batch>1 or
+    overlapping windows, so the cases that catch the bug still run."""
+    report = _run(name, ops=[op])
+    result = _by_op(report)[op]
+    assert result["status"] == "fail", f"{name}.{op}: bug not flagged; covered " \
+        f"{result.get('covered')}, not covered {result.get('not_covered')}"
+    if name == "bug_kwargs_pool_batch":
+        assert "ceil_mode" in result["not_covered"] and \
+            "batch>1" not in result["not_covered"], result["not_covered"]
+
+
+def test_after_a_hang_the_other_functions_get_a_short_timeout():
+    """A shared helper that hangs must not cost the full timeout once per function: the
+    first hang waits --timeout, the functions after it TIMEOUT_AFTER_A_HANG."""
+    from verification.check_runner import TIMEOUT_AFTER_A_HANG
+    opts = RunOptions(max_examples=10, seed=0, timeout=6.0, budget=10.0)
+    results = _by_op(_run("bad_hang_shared", opts))
+    messages = [results[op]["failure"]["message"] for op in OPS]
+    assert all(results[op]["failure"]["kind"] == "timeout" for op in OPS), messages
+    assert "within 6 s" in messages[0] and all(
+        f"within {TIMEOUT_AFTER_A_HANG:g} s" in m for m in messages[1:]), messages

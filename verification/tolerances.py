@@ -34,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 import reference as ref
+from reference._validate import pair
 from reference.conv_args import conv_geometry
 from reference.windows import pad2d
 
@@ -56,16 +57,20 @@ def gamma(n, dtype) -> np.ndarray | float:
 @dataclass(frozen=True)
 class Bound:
     """Error model of one output: reduction length n (scalar or per element), magnitude M
-    (per element), and optionally a norm-wise FFT term (per element, already scaled)."""
+    (per element), and optionally a norm-wise term T (per element, constants included)
+    for the algorithms whose error is bounded norm-wise, not element-wise: FFT
+    convolution (T = FFT_CONSTANT * sum_c ||x_c||_2 ||w_c||_1 * (log2 L + 1), per plane),
+    summed-area tables for mean pooling. Such an algorithm errs by (u + u64) T + u M."""
     n: np.ndarray | int
     magnitude: np.ndarray
-    fft_term: np.ndarray | None = None   # sum_c ||x_c||_2 ||w_c||_1 * (log2 L + 1), per plane
+    normwise: np.ndarray | None = None
 
     def allowed(self, dtype, algorithm: str = "direct") -> np.ndarray:
         """Per-element allowed |candidate - truth| for a candidate computed in `dtype`.
 
-        algorithm: 'direct' (any summation order), 'fft', 'any' (either: a checker of
-        unknown code must accept both), 'exact' (integer inputs: 0).
+        algorithm: 'direct' (any summation order), 'fft' (the norm-wise model: FFT, or a
+        summed-area table), 'any' (either: a checker of unknown code must accept both),
+        'exact' (integer inputs: 0).
         """
         if algorithm == "exact":
             return np.zeros_like(self.magnitude)
@@ -73,10 +78,10 @@ class Bound:
         # by up to the smallest normal number (Higham sec. 2.1), so n such terms are added.
         underflow = (np.asarray(self.n) + 1) * np.finfo(np.dtype(dtype)).tiny
         direct = (gamma(self.n, dtype) + gamma(self.n, np.float64)) * self.magnitude + underflow
-        if algorithm == "direct" or self.fft_term is None:
+        if algorithm == "direct" or self.normwise is None:
             return direct
-        fft = FFT_CONSTANT * (unit_roundoff(dtype) + unit_roundoff(np.float64)) * self.fft_term
-        # A float32 result computed in float64 by FFT and then cast adds u32 * |y| <= u32 * M.
+        fft = (unit_roundoff(dtype) + unit_roundoff(np.float64)) * self.normwise
+        # A float32 result computed in float64 and then cast adds u32 * |y| <= u32 * M.
         fft = fft + unit_roundoff(dtype) * self.magnitude
         return fft if algorithm == "fft" else np.maximum(direct, fft)
 
@@ -102,7 +107,7 @@ def conv2d_rule(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
                      stride, padding, dilation, groups)
     n = weight.shape[1] * weight.shape[2] * weight.shape[3] + 1
     fft = _fft_term(x, weight, padding, dilation, groups, stride)
-    return {"out": Bound(n, mag, np.broadcast_to(fft, mag.shape))}
+    return {"out": Bound(n, mag, FFT_CONSTANT * np.broadcast_to(fft, mag.shape))}
 
 
 def conv2d_backward_rule(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
@@ -115,8 +120,8 @@ def conv2d_backward_rule(grad_out, x, weight, bias=None, stride=1, padding=0, di
     n_out = grad_out.shape[0] * grad_out.shape[2] * grad_out.shape[3]
     fx, fw = _fft_backward_terms(grad_out, x, weight, stride, padding, dilation, groups)
     bounds = {"grad_x": Bound((weight.shape[0] // groups) * weight.shape[2] * weight.shape[3],
-                              mx, np.broadcast_to(fx, mx.shape)),
-              "grad_weight": Bound(n_out, mw, np.broadcast_to(fw, mw.shape))}
+                              mx, FFT_CONSTANT * np.broadcast_to(fx, mx.shape)),
+              "grad_weight": Bound(n_out, mw, FFT_CONSTANT * np.broadcast_to(fw, mw.shape))}
     if bias is not None:
         bounds["grad_bias"] = Bound(n_out, mb)
     return bounds
@@ -184,8 +189,23 @@ def max_pool2d_backward_rule(grad_out, x, kernel_size, **kw):
 
 
 def avg_pool2d_rule(x, kernel_size, **kw):
-    mag = ref.avg_pool2d(np.abs(x).astype(np.float64), kernel_size, **kw)
-    return {"out": Bound(_kernel_taps(kernel_size) + 2, np.nan_to_num(mag))}
+    """Direct: k*k + 2 roundings on the mean of |x|. Norm-wise (a summed-area table,
+    S(i, j) = sum of the padded plane above and left of (i, j), each window sum
+    S(a, b) - S(a, d) - S(c, b) + S(c, d)): each prefix sum errs by gamma_(Hp + Wp) times
+    the plane's sum of |x|, four of them per window, then the division by the divisor."""
+    ax = np.abs(x).astype(np.float64)
+    mag = np.nan_to_num(ref.avg_pool2d(ax, kernel_size, **kw))
+    div = ref.avg_pool2d(np.ones_like(ax[:1, :1]), kernel_size, **kw)   # 1/divisor * taps
+    taps = ref.avg_pool2d(np.ones_like(ax[:1, :1]), kernel_size,
+                          **{**kw, "divisor_override": 1})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_divisor = np.nan_to_num(div / taps)
+    plane = np.nansum(ax, axis=(2, 3), keepdims=True)
+    k = pair(kernel_size, "kernel_size", "avg_pool2d_rule", 1)
+    pads = ref.normalize_padding(kw.get("padding", 0), k, (1, 1), (1, 1), "avg_pool2d_rule")
+    length = sum(x.shape[2:]) + sum(map(sum, pads)) + sum(k)     # Hp + Wp + overhang
+    normwise = 4 * length * plane * inv_divisor
+    return {"out": Bound(_kernel_taps(kernel_size) + 2, mag, normwise)}
 
 
 def avg_pool2d_backward_rule(grad_out, x, kernel_size, **kw):
@@ -284,14 +304,17 @@ def batch_norm_running_stats_rule(x, running_mean, running_var, momentum=0.1):
 # --- activations and losses (C2, C3, C6) -------------------------------------------------
 # Transcendental functions (exp, log, tanh) in libm, SLEEF and MKL are accurate to within
 # 1 ulp <= 2u: each counts as 2 roundings. sigmoid = 1/(1 + e^-x): exp, add, divide: 4u
-# relative. Derivatives written from the output, f(1 - f) and 1 - f^2, cancel when f is
-# near 1: the absolute error of 1 - f is |d f| <= 4u f, so their magnitude includes f.
+# relative. But equally correct forms pass through a quantity of size 1: (1 + tanh(x/2))/2
+# for sigmoid, 2 sigmoid(2x) - 1 for tanh; their last add rounds at the scale of 1, an
+# absolute error of a few u however small f is. So the magnitude is |f| + 1 (|f| <= 1).
+# Derivatives written from the output, f(1 - f) and 1 - f^2, cancel when f is near 1: the
+# absolute error of 1 - f is |d f| <= 4u (|f| + 1), so their magnitude includes f and 1.
 
 def _elementwise(name, x, **kw):
     x = np.asarray(x, np.float64)
     if name == "relu" or name == "leaky_relu":
         return {"out": Bound(1, np.abs(x))}
-    return {"out": Bound(6, np.abs(getattr(ref, name)(x)))}
+    return {"out": Bound(6, np.abs(getattr(ref, name)(x)) + 1)}
 
 
 def _elementwise_backward(name, grad_out, x, **kw):
@@ -300,31 +323,47 @@ def _elementwise_backward(name, grad_out, x, **kw):
         return {"grad_x": Bound(1, g)}
     f = np.abs(getattr(ref, name)(x))
     slope = f * (1 - f) if name == "sigmoid" else 1 - f * f
-    return {"grad_x": Bound(8, g * (np.abs(slope) + f + f * f))}
+    return {"grad_x": Bound(8, g * (np.abs(slope) + f + f * f + 1))}
+
+
+def _lse_scale(x, dim):
+    """What the rounding of x - logsumexp(x) is relative to, along `dim`: |x| + |lse| <=
+    |x| + max_j |x_j| + log K. Implementations that subtract the maximum first round
+    only u |x - max| there, but log_softmax = x - logsumexp(x) (torch.logsumexp, scipy)
+    is as correct and rounds at the scale of x itself: [1000, 1000] -> 1000 - 1000.693..."""
+    k = x.shape[dim]
+    return np.abs(x) + np.abs(x).max(axis=dim, keepdims=True) + np.log(k)
 
 
 def _softmax_rule(name, x, dim):
-    """x - max rounds by u|x - max|, which exp turns into a relative error u|x - max| (the
-    condition number of exp is its argument); the K-term sum and the division add (K + 4)u.
-    softmax: relative to s, so M = s (1 + |x - max|). log_softmax = (x - max) - log S: the
-    absolute error is u|x - max| plus the relative error of S, which is at most
-    (K + 4)u + u max_j |x_j - max|: M = |x - max| + |y| + 1 + max_j |x_j - max|."""
+    """x - max (or x - lse) rounds by u (|x - max| + _lse_scale), which exp turns into a
+    relative error of that size (the condition number of exp is its argument); the K-term
+    sum and the division add (K + 4)u. softmax: relative to s, so M = s (1 + |x - max| +
+    scale). log_softmax = (x - max) - log S: the absolute error is that rounding plus the
+    relative error of S, at most (K + 4)u + u max_j |x_j - max|: M = |x - max| + scale +
+    |y| + 1 + max_j |x_j - max|."""
     x = np.asarray(x, np.float64)
     k = x.shape[dim]
     y = getattr(ref, name)(x, dim)
     shift = np.abs(x - x.max(axis=dim, keepdims=True))
+    scale = _lse_scale(x, dim)
     if name == "softmax":
-        mag = np.abs(y) * (1 + shift)
+        mag = np.abs(y) * (1 + shift + scale)
     else:
-        mag = shift + np.abs(y) + 1 + shift.max(axis=dim, keepdims=True)
+        mag = shift + scale + np.abs(y) + 1 + shift.max(axis=dim, keepdims=True)
     return {"out": Bound(k + 4, mag)}
+
+
+def _softmax_error(x, dim):
+    """Softmax's own error magnitude (see _softmax_rule), which its derivatives carry."""
+    s = ref.softmax(x, dim)
+    return s, s * (1 + np.abs(x - x.max(axis=dim, keepdims=True)) + _lse_scale(x, dim))
 
 
 def _softmax_backward_rule(name, grad_out, x, dim):
     """s (g - sum g s) and g - s sum g, with s carrying softmax's error (see above)."""
     g, x = np.abs(np.asarray(grad_out, np.float64)), np.asarray(x, np.float64)
-    s = ref.softmax(x, dim)
-    s_err = s * (1 + np.abs(x - x.max(axis=dim, keepdims=True)))
+    s, s_err = _softmax_error(x, dim)
     if name == "softmax":
         mag = s_err * (g + (g * s).sum(axis=dim, keepdims=True)) + \
             s * (g * s_err).sum(axis=dim, keepdims=True)
@@ -334,16 +373,20 @@ def _softmax_backward_rule(name, grad_out, x, dim):
 
 
 def cross_entropy_rule(logits, target):
-    """Mean over N of -log_softmax[target]: N + K + 6 roundings on |x - max| + |y| + 1."""
+    """Mean over N of -log_softmax[target]: N + K + 6 roundings on |x - max| + |y| + 1
+    plus the logsumexp scale (_lse_scale)."""
     x = np.asarray(logits, np.float64)
     ls = ref.log_softmax(x, 1)
-    mag = (np.abs(x - x.max(axis=1, keepdims=True)) + np.abs(ls) + 1).max(axis=1).mean()
+    mag = (np.abs(x - x.max(axis=1, keepdims=True)) + np.abs(ls) + 1
+           + _lse_scale(x, 1)).max(axis=1).mean()
     return {"out": Bound(x.shape[0] + x.shape[1] + 6, np.asarray(mag))}
 
 
 def cross_entropy_backward_rule(grad_out, logits, target):
+    """(softmax(z) - onehot) * g / N: softmax's error plus the subtraction's rounding."""
     x = np.asarray(logits, np.float64)
-    mag = (ref.softmax(x, 1) + 1) * abs(float(grad_out)) / x.shape[0]
+    _, s_err = _softmax_error(x, 1)
+    mag = (s_err + 1) * abs(float(grad_out)) / x.shape[0]
     return {"grad_x": Bound(x.shape[1] + 8, mag)}
 
 
