@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -216,24 +217,48 @@ def test_benchmark_check_rejects_a_wrong_result():
         check.check("conv_forward", {"out": bad}, "im2col")
 
 
+def _chromium(page, tmp_path):
+    """Render `page` headless: (DOM after load, stderr); a screenshot is written too."""
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
+             "--v=0", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True,
+                         text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    shot = tmp_path / "shot.png"
+    subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1400,3000",
+                            page.as_uri()], capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 20_000, "blank page (a blank page is a few KB)"
+    return dom.stdout, dom.stderr
+
+
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium not installed (CI)")
 def test_dashboard_renders_in_headless_chromium(tmp_path):
     (tmp_path / "bench.json").write_text(json.dumps(synthetic_run()))
     page = tmp_path / "index.html"
     page.write_text(dashboard.render_page(dashboard.build_sections(
         tmp_path, (("speedup", "Speed-up", "verification.speedup"),))))
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--enable-logging=stderr", "--v=0"]
-    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True,
-                         text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<svg") >= 5 and dom.stdout.count("<table") >= 3
-    assert "CONSOLE" not in dom.stderr, dom.stderr[-2000:]
-    shot = tmp_path / "shot.png"
-    subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1400,3000",
-                            page.as_uri()], capture_output=True, timeout=120, check=True)
-    assert shot.stat().st_size > 20_000              # a blank page is a few KB
+    dom, log = _chromium(page, tmp_path)
+    assert dom.count("<svg") >= 5 and dom.count("<table") >= 3
+    assert "CONSOLE" not in log, log[-2000:]
+
+
+COMMITTED = pathlib.Path(__file__).resolve().parents[1] / "reports" / "index.html"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) or not COMMITTED.exists(),
+                    reason="chromium not installed (CI) or no reports/index.html")
+def test_committed_dashboard_renders_every_section(tmp_path):
+    """The dashboard `cnnref report` wrote: every section, its tables and plots render,
+    nothing is fetched, no console errors."""
+    html = COMMITTED.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    dom, log = _chromium(COMMITTED, tmp_path)
+    for section in ("verification", "correctness", "speedup"):
+        assert f'id="{section}"' in dom, f"section {section} missing from the page"
+    assert dom.count("<svg") >= 5 and dom.count("<table") >= 6
+    assert "CONSOLE" not in log, log[-2000:]
 
 
 def test_report_command_end_to_end_on_tiny_shapes(tmp_path):
