@@ -1,15 +1,12 @@
 """The self-contained HTML dashboard (reports/index.html) and its section providers.
 
 A provider is a module with build(run_dir) -> data, render_markdown(data) -> str and
-render_html(data) -> str. Plugging one in is one line in PROVIDERS; a provider whose module
-file does not exist (yet) is left out, so the correctness report (issue 7) appears as soon
-as verification/correctness.py is written. No network is needed to view the page: CSS is
-inline and plots are inline SVG (verification/svg.py).
+render_html(data) -> str; plugging one in is one line in PROVIDERS. No network is needed
+to view the page: CSS is inline and plots are inline SVG (verification/svg.py).
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 from html import escape
 
@@ -43,18 +40,11 @@ class Section:
     html: str
 
 
-def available(module: str) -> bool:
-    """True when the provider's module file exists (checked without importing it)."""
-    return importlib.util.find_spec(module) is not None
-
-
 def build_sections(run_dir, providers=PROVIDERS, extra: dict | None = None) -> list[Section]:
     """Build and render every available provider. `extra` maps a provider name to a
     function data -> data run between build and render (e.g. attaching a comparison)."""
     sections = []
     for name, title, module in providers:
-        if not available(module):
-            continue
         mod = importlib.import_module(module)
         data = mod.build(run_dir)
         if extra and name in extra:

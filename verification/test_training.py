@@ -13,6 +13,7 @@ from reference import model_layers
 from reference.datasets import COLOURS, colour_shapes, digits_to_lenet, to_gray
 from reference.model import build, dense_spec
 from reference.netspec import LECUN_C3
+from verification.harness import assert_close
 from verification.parity import run_nudge, run_parity, widest_reduction
 from verification.tolerances import training_parity_allowed
 
@@ -126,3 +127,31 @@ def test_train_command_writes_the_report(tmp_path):
     assert code == 0 and "| dense on gray |" in text and "float64: NumPy vs PyTorch" in text, text
     for fig in ("loss", "test_acc", "parity"):
         assert (tmp_path / f"training_table18_1_{fig}.svg").read_text().startswith("<svg")
+
+
+def test_c15_recalibrated_batch_norm_statistics_are_the_batch_averages():
+    """recalibrate_batch_norm: running statistics = the average, over the batches of x,
+    of each batch's mean and unbiased variance of the batch norm's input (momentum 1/k).
+    table18_1's bn3 input is f3's output; two batches of 6 here."""
+    model = build("table18_1", seed=2)
+    x, _ = colour_shapes(12, 28, 3, seed=6)
+    model.recalibrate_batch_norm(x, batch_size=6)
+    names = [layer.name for layer in model.layers]
+    bn = model.layers[names.index("bn3")]
+    from verification.tolerances import bounds_for
+    means, variances, allowed = [], [], {"running_mean": 0.0, "running_var": 0.0}
+    running = (np.zeros(32), np.ones(32))
+    for k, half in enumerate((x[:6], x[6:]), 1):
+        h = half
+        for layer in model.layers[:names.index("bn3")]:
+            h = layer.forward(h, training=True)
+        means.append(h.mean(axis=0))
+        variances.append(h.var(axis=0, ddof=1))
+        # each update errs by the table's bound for it; an earlier error is halved after
+        bounds = bounds_for("batch_norm_running_stats", h, *running, momentum=1 / k)
+        allowed = {n: allowed[n] + bounds[n].allowed(np.float64) for n in allowed}
+        running = (np.mean(means, axis=0), np.mean(variances, axis=0))
+    for name, want in zip(("running_mean", "running_var"), running):
+        assert_close(bn.buffers[name], want, allowed[name], f"bn3.{name}",
+                     "recalibrate_batch_norm(x, batch_size=6)")
+    assert bn.momentum == 0.1

@@ -76,8 +76,11 @@ def train_model(model, train, test, epochs, batch_size, lr, seed, label, progres
             if progress and ((i + 1) % max(1, per_epoch // 40) == 0 or i + 1 == per_epoch):
                 _progress(f"{label} epoch {epoch + 1}/{epochs}", i + 1, per_epoch,
                           losses[-1], t0)
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)),
-               "train_acc": model.evaluate(x, y)[1], "test_acc": model.evaluate(xt, yt)[1]}
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
+        if any(layer.buffers for layer in model.layers):     # batch norm: both ways
+            row["test_acc_running_stats"] = model.evaluate(xt, yt)[1]
+            model.recalibrate_batch_norm(x)
+        row.update(train_acc=model.evaluate(x, y)[1], test_acc=model.evaluate(xt, yt)[1])
         rows.append(row)
         if progress:
             print(f"\n  {label} epoch {epoch + 1}: loss {row['loss']:.4f}, train "
