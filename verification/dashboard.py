@@ -15,6 +15,7 @@ PROVIDERS = (
     ("verification", "Verification run", "verification.junit_summary"),
     ("correctness", "Correctness", "verification.correctness"),
     ("speedup", "Speed-up", "verification.speedup"),
+    ("training", "Training", "verification.train_report"),
 )
 
 CSS = """
@@ -41,12 +42,16 @@ class Section:
 
 
 def build_sections(run_dir, providers=PROVIDERS, extra: dict | None = None) -> list[Section]:
-    """Build and render every available provider. `extra` maps a provider name to a
-    function data -> data run between build and render (e.g. attaching a comparison)."""
+    """Build and render every provider. `extra` maps a provider name to a function
+    data -> data run between build and render (e.g. attaching a comparison). A provider
+    whose build returns None has nothing to show (training: `cnnref train` never ran)
+    and is left out; missing data it needs is its error to raise."""
     sections = []
     for name, title, module in providers:
         mod = importlib.import_module(module)
         data = mod.build(run_dir)
+        if data is None:
+            continue
         if extra and name in extra:
             data = extra[name](data)
         sections.append(Section(name, title, mod.render_markdown(data), mod.render_html(data)))

@@ -112,7 +112,10 @@ def line_chart(title: str, series: dict, xlabel: str, ylabel: str, logx: bool = 
     ys = [y for pts in series.values() for _, y in pts]
     xlo, xhi, fx = _scale(xs, logx)
     _, yhi, fy = _scale(ys, False)
-    left, right, top, bottom = 70, 200, 30, 44
+    # the legend takes what its longest name needs (about 6 px a character at 11 px)
+    right = max(200, 40 + 6 * max(map(len, series), default=0))
+    width += right - 200
+    left, top, bottom = 70, 30, 44
     pw, ph = width - left - right, height - top - bottom
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',

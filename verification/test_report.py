@@ -270,3 +270,24 @@ def test_report_command_end_to_end_on_tiny_shapes(tmp_path):
     assert main(["report", "--from", str(runs[0]), "--compare", str(runs[0]),
                  "--out", str(tmp_path)]) == 0
     assert "Comparison with the saved run" in (tmp_path / "speedup.md").read_text()
+
+
+def test_training_section_renders_tables_and_inline_figures(tmp_path):
+    """The training provider finds reports/training/*.json beside reports/runs/<run> and
+    renders its tables as HTML with the figures inline; without results it is left out."""
+    from verification import train_report
+    run_dir = tmp_path / "runs" / "r1"
+    run_dir.mkdir(parents=True)
+    assert train_report.build(run_dir) is None
+    epochs = [{"epoch": e, "loss": 1.0 / e, "train_acc": 0.5 + e / 10, "test_acc": 0.4 + e / 10}
+              for e in (1, 2, 3)]
+    result = {"net": "tiny", "data": "synthetic", "n_train": 8, "n_test": 4, "epochs": 3,
+              "batch": 2, "models": {"tiny": {"spec": "INPUT 1x4x4 -> FC 2", "lr": 0.1,
+                                              "epochs": epochs, "params": 34}}}
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "tiny.json").write_text(json.dumps(result))
+    data = train_report.build(run_dir)
+    html = train_report.render_html(data)
+    assert "<table>" in html and "<td>70.0%</td>" in html     # test_acc of epoch 3
+    assert html.count("<svg") == 2 and "![" not in html
+    assert "| tiny |" in train_report.render_markdown(data)

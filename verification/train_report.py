@@ -1,12 +1,15 @@
 """reports/training.md and its SVG figures, rendered from reports/training/NET.json (written
 by `cnnref train`): load -> render, pure functions; a missing section is left out, never
-filled with placeholder numbers.
+filled with placeholder numbers. Also a dashboard provider (verification/dashboard.py):
+build / render_markdown / render_html, the figures inline.
 """
 from __future__ import annotations
 
 import json
 import math
 import pathlib
+import re
+from html import escape
 
 from verification import svg
 
@@ -172,3 +175,49 @@ def write_report(out: pathlib.Path) -> pathlib.Path:
         (out / name).write_text(body)
     (out / "training.md").write_text(text)
     return out / "training.md"
+
+
+# --- dashboard provider --------------------------------------------------------------------
+
+def build(run_dir) -> dict | None:
+    """The training results beside reports/runs/<run> (reports/training/*.json), or None
+    when `cnnref train` has not run."""
+    results = load(pathlib.Path(run_dir).resolve().parents[1])
+    return {"results": results} if results else None
+
+
+def render_markdown(data) -> str:
+    return render(data["results"])[0]
+
+
+def _inline(text: str) -> str:
+    """`code` and **bold** of one escaped line."""
+    text = re.sub(r"`([^`]*)`", r"<code>\1</code>", escape(text))
+    return re.sub(r"\*\*([^*]*)\*\*", r"<b>\1</b>", text)
+
+
+def render_html(data) -> str:
+    """The Markdown of render() as HTML: headings, paragraphs, tables, and each
+    ![..](figure.svg) replaced by the figure itself."""
+    text, figs = render(data["results"])
+    out, table = [], []
+    for line in text.splitlines()[1:] + [""]:       # the title is the section's own
+        if line.startswith("|"):
+            if not set(line) <= set("|-: "):
+                table.append([c.strip() for c in line.strip("|").split("|")])
+            continue
+        if table:
+            head, *rows = table
+            out.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) +
+                       "</tr>" + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r)
+                                         + "</tr>" for r in rows) + "</table>")
+            table = []
+        figure = re.fullmatch(r"!\[[^]]*\]\(([^)]+)\)", line)
+        if figure:
+            out.append(f'<div class="plot">{figs[figure.group(1)]}</div>')
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#")) + 1       # the section is an h2
+            out.append(f"<h{level}>{_inline(line.lstrip('# '))}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+    return "\n".join(out)
