@@ -6,7 +6,9 @@ defines any subset of the reference's public functions (`conv2d`, `conv2d_backwa
 outputs are anything `numpy.asarray` accepts (CPU torch tensors included). A function the
 module does not define is skipped; a keyword argument its signature does not accept
 (`inspect.signature`; `**kwargs` accepts all) is never passed, so a module without
-`dilation` is tested without dilation, and the report lists what was not covered.
+`dilation` is tested without dilation, and the report lists what was not covered. A
+keyword at torch's default is not passed either, unless the signature requires it: the
+implementation's own defaults are checked too.
 
 This module holds the protocol: loading, signatures, calling, comparing one case. The
 battery (check_battery), the cases (check_ops), the process isolation (check_runner), the
@@ -72,6 +74,7 @@ class Accepts:
     positional: tuple          # names of positional parameters, in order
     var_positional: bool
     var_keyword: bool
+    required: frozenset = frozenset()   # named parameters without a default
 
     def kwarg(self, name: str) -> bool:
         return self.var_keyword or name in self.names
@@ -97,8 +100,10 @@ def accepts_of(fn) -> Accepts:
                        if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD))
     names = frozenset(p.name for p in params
                       if p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY))
+    required = frozenset(p.name for p in params if p.name in names
+                         and p.default is inspect.Parameter.empty)
     return Accepts(names, positional, any(p.kind == kinds.VAR_POSITIONAL for p in params),
-                   any(p.kind == kinds.VAR_KEYWORD for p in params))
+                   any(p.kind == kinds.VAR_KEYWORD for p in params), required)
 
 
 @dataclass
@@ -208,6 +213,7 @@ class Outcome:
     case: CheckCase
     failure: Failure | None = None
     unsupported: str | None = None
+    blame: frozenset = frozenset()                 # the features a refusal is put down to
     outputs: dict = field(default_factory=dict)
     truth: dict = field(default_factory=dict)
     allowed: dict = field(default_factory=dict)

@@ -8,7 +8,7 @@ starting, so a hung call is killed after the per-call timeout.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
@@ -20,11 +20,18 @@ from verification.check_ops import EXTENSIONS, OpSpec, allowed_errors, reference
 FAMILIES = ("examples", "corners", "exact", "random", "float32")
 
 
+# Every hypothesis family runs at least this many cases, even past its soft time budget
+# (a slow pure-Python implementation must still meet the random cases), unless the hard
+# deadline of the whole check has passed.
+MIN_CASES = 4
+
+
 @dataclass
 class Options:
     max_examples: int = 30
     seed: int = 0
     budget: float = 10.0            # soft seconds for this function's hypothesis families
+    hard_deadline: float = float("inf")   # time.monotonic() after which no case starts
 
 
 @dataclass
@@ -51,13 +58,25 @@ def supported_args(spec: OpSpec, accepts: Accepts) -> set:
     return names
 
 
+def _is_default(value, default) -> bool:
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
 def _user_call(state: State, case: CheckCase):
     """Only what the signature accepts: restricted keywords were reset to defaults for the
-    truth and are not passed; a missing optional slot is left out. Returns the result
-    and the copies of the arguments that were passed (to see in-place updates)."""
+    truth and are not passed; a missing optional slot is left out. A keyword at torch's
+    default is left out too (unless the signature requires it), so the implementation's
+    own defaults are what is tested (a max_pool2d whose stride defaults to 1, a
+    batch_norm defaulting to training=True fail) and a `(*args, **kwargs)` wrapper is not
+    handed keywords its inner function lacks. Returns the result and the copies of the
+    arguments that were passed (to see in-place updates)."""
     args = {k: v for k, v in case.args.items()
             if k not in state.spec.optional or k in state.supported}
-    kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported}
+    kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported and (
+        k in state.accepts.required or not _is_default(v, state.spec.defaults.get(k)))}
     passed = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()}
     return state.fn(*passed.values(), **kwargs), passed
 
@@ -80,12 +99,12 @@ def evaluate(state: State, case: CheckCase) -> Outcome:
     state.beat(case.label)
     try:
         result, passed = _user_call(state, case)
-    except NotImplementedError as exc:
-        return Outcome(case, unsupported=f"NotImplementedError: {exc}")
     except Exception as exc:
-        if case.probe:
-            return Outcome(case, unsupported=f"{type(exc).__name__}: {exc}")
-        return Outcome(case, Failure("raised", "-", f"raised {type(exc).__name__}: {exc}"))
+        blame = refusable(state, case, isinstance(exc, NotImplementedError))
+        why = f"{type(exc).__name__}: {exc}"
+        if blame:
+            return Outcome(case, unsupported=why, blame=frozenset(blame))
+        return Outcome(case, Failure("raised", "-", f"raised {why}"))
     try:
         got = _outputs(spec, result, passed, case)
     except WrongType as exc:
@@ -133,7 +152,7 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
     """Book-keeping after one case; True when the function has failed."""
     case = outcome.case
     if outcome.unsupported:
-        for f in refused_features(state, case) or {"this call"}:
+        for f in outcome.blame:
             state.unsupported.setdefault(f, outcome.unsupported)
         return False
     state.checked[family] = state.checked.get(family, 0) + 1
@@ -145,21 +164,44 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
     return False
 
 
-def refused_features(state: State, case: CheckCase) -> set:
-    """The features to which a refusal (NotImplementedError) of `case` is put down: its
-    probe if it has one; else its argument features (those tied to a keyword: ceil_mode,
-    dilation>1, padding>0, ...) that no accepted case has covered yet. Properties of the
-    arrays (batch>1, non-square, overlapping windows, NaN) are never blamed: refusing them
-    is not a limitation an implementation may have, and blocking them would hide the
-    cases that catch its bugs."""
+# What every implementation must do: int stride and padding, a bias (when its signature
+# has one), the default stride. Refusing them is a failure, not a limitation.
+CORE = frozenset({"stride>1", "padding>0", "bias", "stride=None (kernel)"})
+
+
+def refusable(state: State, case: CheckCase, not_implemented: bool) -> set:
+    """The features a refusal of `case` (an exception) may be put down to; none means the
+    refusal is a failure. Its probe, if it has one. Else, for NotImplementedError, its
+    optional argument features (those tied to a keyword: ceil_mode, dilation>1,
+    groups>1, argument forms ...) that no accepted case has covered yet; for any other
+    exception only the argument forms of EXTENSIONS (pairs, padding strings, float32),
+    which torch itself refuses in part. Never the core (CORE) nor properties of the
+    arrays (batch>1, non-square, overlapping windows, large values): refusing those is not
+    a limitation an implementation may have, and a stub that raises NotImplementedError
+    everywhere fails."""
     if case.probe:
         return {case.probe}
-    return {f for f in case.features
-            if state.spec.kwarg_of(f) and f != "bias" and not state.covered.get(f)}
+    return {f for f in case.features - CORE if not state.covered.get(f)
+            and (f in EXTENSIONS or (not_implemented and state.spec.kwarg_of(f)))}
+
+
+def fit_signature(state: State, case: CheckCase) -> CheckCase:
+    """A fixed case for a signature without one of its optional arrays (a conv2d without
+    `bias`): the case without it, its features recomputed, rather than no case at all."""
+    absent = [k for k in state.spec.optional
+              if case.args.get(k) is not None and k not in state.supported]
+    if not absent:
+        return case
+    args = {k: None if k in absent else v for k, v in case.args.items()}
+    spec = state.spec
+    features = (case.features - spec.features(case.args, case.kwargs)) | \
+        spec.features(args, case.kwargs)
+    return replace(case, args=args, features=frozenset(features))
 
 
 def run_fixed(state: State, family: str, cases) -> bool:
     for case in cases:
+        case = fit_signature(state, case)
         if usable(state, case) and record(state, evaluate(state, case), family):
             return True
     return False
@@ -177,7 +219,7 @@ def run_hypothesis(state: State, family: str, opts: Options, deadline: float) ->
     exact = family == "exact"
     dtype = "float32" if family == "float32" else "float64"
     memo: dict = {}
-    clock = {"shrink_until": None}
+    clock = {"shrink_until": None, "run": 0, "cut": 0}
 
     def prop(raw):
         case = spec.build(spec.restrict(raw, state.supported, state.unsupported), dtype,
@@ -186,8 +228,13 @@ def run_hypothesis(state: State, family: str, opts: Options, deadline: float) ->
         if key not in memo:
             now = time.monotonic()
             limit = clock["shrink_until"] or deadline
-            if now > limit or not usable(state, case):
+            if not usable(state, case):
                 return
+            if (now > limit and (clock["run"] >= MIN_CASES or clock["shrink_until"])) \
+                    or now > opts.hard_deadline:
+                clock["cut"] += 1
+                return
+            clock["run"] += 1
             memo[key] = evaluate(state, case)
             if memo[key].failure is None:
                 record(state, memo[key], family)
@@ -211,6 +258,9 @@ def run_hypothesis(state: State, family: str, opts: Options, deadline: float) ->
         if state.failure is None:
             raise
         state.notes.append(f"hypothesis: {type(exc).__name__} while shrinking")
+    if clock["cut"] and clock["shrink_until"] is None:
+        state.notes.append(f"{family}: {clock['run']} cases ran before the time budget "
+                           f"was spent ({clock['cut']} drawn cases not run)")
     if state.failure is not None:
         record_failure_coverage(state, family)
         return True

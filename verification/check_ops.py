@@ -133,6 +133,9 @@ CONV_CORNERS = [
     ((1, 1, 5, 6), (2, 1, 2, 3), True, {"padding": "same"}, "padding=same"),
     ((1, 1, 4, 5), (2, 1, 3, 2), False, {"padding": "full"}, "padding=full"),
     ((1, 1, 5, 6), (2, 1, 3, 3), True, {"padding": ((1, 0), (0, 2))}, "padding=asymmetric"),
+    # the padding strings with dilation: 'same' and 'full' pad d*(k - 1) in all, not k - 1
+    ((1, 1, 6, 7), (2, 1, 3, 2), False, {"padding": "same", "dilation": 2}, None),
+    ((1, 1, 4, 5), (1, 1, 2, 3), True, {"padding": "full", "dilation": 2}, None),
 ]
 
 
@@ -228,7 +231,9 @@ SIZE_CORNERS = [(3, 3, {}, None), (1, 1, {"stride": 3}, None), (8, 3, {"stride":
                 (6, 3, {"padding": (0, 2)}, "padding=pair"),
                 (6, 4, {"padding": "same"}, "padding=same"),
                 (6, 4, {"padding": "valid"}, "padding=valid"),
-                (6, 4, {"padding": "full"}, "padding=full")]
+                (6, 4, {"padding": "full"}, "padding=full"),
+                (6, 3, {"padding": "same", "dilation": 2}, None),
+                (5, 3, {"padding": "full", "dilation": 2}, None)]
 
 
 def _size_cases(table, family):

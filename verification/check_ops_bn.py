@@ -32,6 +32,8 @@ def bn_features(args, kwargs) -> frozenset:
     x = args["x"]
     f = {"training" if kwargs.get("training") else "evaluation"}
     f |= {"affine"} if args.get("weight") is not None else set()
+    f |= {"weight or bias alone"} if (args.get("weight") is None) != (args.get("bias") is None) \
+        else set()
     f |= {"(N, C) input"} if x.ndim == 2 else {"4-D input"}
     f |= {"N=1"} if x.shape[0] == 1 else set()
     f |= {"momentum, eps not default"} if kwargs.get("momentum", 0.1) != 0.1 or \
@@ -110,14 +112,17 @@ def bn_extra_bounds(args, kwargs) -> dict:
 # unbiased variance differ a lot (M / (M - 1)); evaluation with running statistics far
 # from the batch's exposes batch statistics used in evaluation; a random upstream
 # gradient exposes a backward without the terms through mu and sigma^2.
+# affine: which of weight and bias are given ("weight bias", "weight", "bias" or "").
 BN_CORNERS = [
-    ((2, 3, 2, 2), True, {"training": True}, None),
-    ((2, 2, 2, 3), True, {"training": False}, None),
-    ((3, 2, 1, 2), False, {"training": True}, None),
-    ((1, 2, 3, 2), False, {"training": True, "momentum": 0.5, "eps": 1e-3}, None),
-    ((2, 1, 3, 3), False, {"training": False, "eps": 1e-3}, None),
-    ((4, 3), True, {"training": True}, "(N, C) input"),
-    ((3, 2), True, {"training": False}, "(N, C) input"),
+    ((2, 3, 2, 2), "weight bias", {"training": True}, None),
+    ((2, 2, 2, 3), "weight bias", {"training": False}, None),
+    ((3, 2, 1, 2), "", {"training": True}, None),
+    ((1, 2, 3, 2), "", {"training": True, "momentum": 0.5, "eps": 1e-3}, None),
+    ((2, 1, 3, 3), "", {"training": False, "eps": 1e-3}, None),
+    ((2, 2, 3, 1), "weight", {"training": True}, None),
+    ((3, 2, 1, 2), "bias", {"training": True}, None),
+    ((4, 3), "weight bias", {"training": True}, "(N, C) input"),
+    ((3, 2), "weight bias", {"training": False}, "(N, C) input"),
 ]
 
 
@@ -129,7 +134,8 @@ def bn_corners(op: str, backward: bool):
         for i, (shape, affine, kw, probe) in enumerate(BN_CORNERS):
             c = (shape[1],)
             shapes = {"x": shape, "running_mean": c, "running_var": c,
-                      "weight": c if affine else None, "bias": c if affine else None}
+                      "weight": c if "weight" in affine else None,
+                      "bias": c if "bias" in affine else None}
             case = Case(shapes, kw, seed=3000 + i, exact=True)
             out.append(build(case, "float64", "corners", f"corner {i}", probe))
         case = Case({"x": (2, 2, 2, 2), "running_mean": (2,), "running_var": (2,),
@@ -156,7 +162,8 @@ def bn_examples(op: str, backward: bool):
 def _spec(backward: bool) -> OpSpec:
     op = "batch_norm_backward" if backward else "batch_norm"
     positional = (("grad_out",) if backward else ()) + ("x",) + STATS + ("weight", "bias")
-    features = ("training", "evaluation", "affine", "4-D input", "(N, C) input", "N=1",
+    features = ("training", "evaluation", "affine", "weight or bias alone", "4-D input",
+                "(N, C) input", "N=1",
                 "momentum, eps not default", "float32", "exact integers")
     extra = {} if backward else dict(
         truth=bn_truth, outputs_of=bn_outputs, optional_outputs=frozenset(STATS),

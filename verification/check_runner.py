@@ -65,7 +65,12 @@ ALL_FEATURES = {
 ALL_FEATURES["conv2d_backward"] = ALL_FEATURES["conv2d"]
 
 
-def _check_one(impl, module, name, opts, total_left, cost_left, beat) -> dict:
+# No case starts later than this after the worker began: the whole check stays under a
+# minute even for an implementation that takes a second per call.
+HARD_SECONDS = 45.0
+
+
+def _check_one(impl, module, name, opts, total_left, cost_left, beat, hard) -> dict:
     from verification.check_battery import Options, run_battery
     spec = OPS[name]
     fn = getattr(module, name, None)
@@ -77,7 +82,7 @@ def _check_one(impl, module, name, opts, total_left, cost_left, beat) -> dict:
     budget = max(0.5, total_left * spec.cost / cost_left)
     start = time.monotonic()
     state = run_battery(spec, fn, accepts_of(fn), Options(opts.max_examples, opts.seed,
-                                                         budget), beat)
+                                                         budget, hard), beat)
     return _summary(impl, spec, state, time.monotonic() - start)
 
 
@@ -90,14 +95,17 @@ def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
     except ImplError as exc:
         conn.send(("import_error", str(exc)))
         return
-    deadline = time.monotonic() + opts.budget
+    start = time.monotonic()
+    deadline = start + opts.budget
+    defined = [n for n in names if getattr(module, n, None) is not None]
     for i, name in enumerate(names):
         conn.send(("begin", name))
         beat = lambda label, name=name: conn.send(("beat", name, label))  # noqa: E731
         try:
-            cost_left = sum(OPS[n].cost for n in names[i:])
+            # the budget is shared by the functions the module defines, by their costs
+            cost_left = sum(OPS[n].cost for n in names[i:] if n in defined) or 1.0
             result = _check_one(impl, module, name, opts, deadline - time.monotonic(),
-                                cost_left, beat)
+                                cost_left, beat, start + HARD_SECONDS)
         except Exception as exc:    # a checker bug must not pass for the user's
             result = {"op": name, "status": "fail", "failure": dataclasses.asdict(Failure(
                 "checker-error", "-", f"the checker failed: {type(exc).__name__}: {exc}\n"
