@@ -329,3 +329,23 @@ def test_after_a_hang_the_other_functions_get_a_short_timeout():
     assert all(results[op]["failure"]["kind"] == "timeout" for op in OPS), messages
     assert "within 6 s" in messages[0] and all(
         f"within {TIMEOUT_AFTER_A_HANG:g} s" in m for m in messages[1:]), messages
+
+
+def test_a_signature_without_bias_that_refuses_padding_forms_passes():
+    """The corners run without the bias slot instead of being skipped, so the padding
+    probes meet the ValueError first: 'not covered', never a failure later."""
+    result = _by_op(_run("nobias_ok", ops=["conv2d"]))["conv2d"]
+    assert result["status"] == "pass", result.get("failure", {}).get("message")
+    assert "padding=asymmetric" in result["not_covered"] and \
+        "bias" in result["not_covered"], result["not_covered"]
+
+
+@pytest.mark.parametrize("name, op, why", [
+    ("bug_stub", "conv2d", "raised NotImplementedError"),        # not a limitation
+    ("bug_pool_stride_default", "max_pool2d", "shape"),          # pool(x, 2) -> stride 1
+    ("bug_bn_bias_needs_weight", "batch_norm", "out"),           # bias without weight
+])
+def test_stubs_wrong_defaults_and_half_affine_batch_norm_fail(name, op, why):
+    result = _by_op(_run(name, ops=[op]))[op]
+    assert result["status"] == "fail", f"{name}.{op} should fail: {result}"
+    assert why in result["failure"]["message"], result["failure"]["message"]
