@@ -46,6 +46,21 @@ def time_calls(fn, min_time: float, min_repeats: int, warm: bool = True):
     return times, value
 
 
+def time_interleaved(fns: list, min_time: float, min_repeats: int):
+    """time_calls for several functions that are compared with each other, in rounds
+    (one call of each per round), so a slow phase of a shared machine falls on all of
+    them alike instead of on whichever ran then. Returns [(times, last value)]."""
+    values = [fn() for fn in fns]
+    times: list[list[float]] = [[] for _ in fns]
+    while len(times[0]) < min_repeats or (min(map(sum, times)) < min_time
+                                          and len(times[0]) < 200):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            values[i] = fn()
+            times[i].append(time.perf_counter() - t0)
+    return list(zip(times, values))
+
+
 def loops_allowed(mode: str, case, dtype: str) -> bool:
     return mode == "all" or (case.name == "documents_p0" and dtype == "float64")
 
@@ -126,10 +141,10 @@ def measure_workspace(profile, log):
         check = ConvCheck(case, dtype)
         caps = [per_sample, 4 * 2**20, ref.DEFAULT_WORKSPACE_BYTES, 64 * 2**20,
                 case.n * per_sample]
-        for cap in sorted(set(caps)):
-            fn = lambda: ref.conv2d(x, w, None, **case.kwargs, algorithm="im2col",  # noqa: E731
-                                    workspace_bytes=cap)
-            times, value = time_calls(fn, min_time, min_rep)
+        caps = sorted(set(caps))
+        fns = [lambda cap=cap: ref.conv2d(x, w, None, **case.kwargs, algorithm="im2col",
+                                          workspace_bytes=cap) for cap in caps]
+        for cap, (times, value) in zip(caps, time_interleaved(fns, min_time, min_rep)):
             check.check("conv_forward", {"out": value}, "im2col")
             used = chunk_size(geo, x.itemsize, cap) * per_sample
             yield log(dict(op="im2col_workspace", case=case.name, title=case.title,

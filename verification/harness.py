@@ -128,6 +128,10 @@ def assert_close(got, truth, allowed, what: str, call: str) -> float:
     with np.errstate(invalid="ignore"):
         err = np.where(finite, np.abs(g64 - t64), 0.0)
     allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), err.shape)
+    if np.isnan(allowed[finite]).any():      # err > NaN is False: it would pass anything
+        idx = tuple(int(i) for i in np.argwhere(np.isnan(allowed) & finite)[0])
+        raise AssertionError(f"the allowed error of {what}[{idx}] is NaN (a tolerance "
+                             f"rule fed an inf?) [{call}]")
     over = err > allowed
     if over.any():
         idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.where(over, err, -1)),

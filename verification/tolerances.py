@@ -332,7 +332,23 @@ def _lse_scale(x, dim):
     only u |x - max| there, but log_softmax = x - logsumexp(x) (torch.logsumexp, scipy)
     is as correct and rounds at the scale of x itself: [1000, 1000] -> 1000 - 1000.693..."""
     k = x.shape[dim]
-    return np.abs(x) + np.abs(x).max(axis=dim, keepdims=True) + np.log(k)
+    ax = _finite_abs(x)
+    return ax + ax.max(axis=dim, keepdims=True) + np.log(k)
+
+
+def _finite_abs(x):
+    """|x| with the infinities left out: a -inf logit has probability exactly 0 in every
+    implementation and adds nothing to the sums (a row holding +inf or NaN is NaN, and
+    NaN positions are compared as such, not within a bound)."""
+    return np.where(np.isfinite(x), np.abs(x), 0.0)
+
+
+def _shift(x, dim):
+    """|x - max| along `dim` over the finite entries (0 at the infinite ones)."""
+    finite = np.isfinite(x)
+    top = np.where(finite, x, -np.inf).max(axis=dim, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        return np.where(finite & np.isfinite(top), np.abs(x - top), 0.0)
 
 
 def _softmax_rule(name, x, dim):
@@ -345,7 +361,7 @@ def _softmax_rule(name, x, dim):
     x = np.asarray(x, np.float64)
     k = x.shape[dim]
     y = getattr(ref, name)(x, dim)
-    shift = np.abs(x - x.max(axis=dim, keepdims=True))
+    shift = _shift(x, dim)
     scale = _lse_scale(x, dim)
     if name == "softmax":
         mag = np.abs(y) * (1 + shift + scale)
@@ -356,8 +372,9 @@ def _softmax_rule(name, x, dim):
 
 def _softmax_error(x, dim):
     """Softmax's own error magnitude (see _softmax_rule), which its derivatives carry."""
-    s = ref.softmax(x, dim)
-    return s, s * (1 + np.abs(x - x.max(axis=dim, keepdims=True)) + _lse_scale(x, dim))
+    with np.errstate(invalid="ignore"):
+        s = np.nan_to_num(ref.softmax(x, dim))
+    return s, s * (1 + _shift(x, dim) + _lse_scale(x, dim))
 
 
 def _softmax_backward_rule(name, grad_out, x, dim):
