@@ -49,12 +49,34 @@ def _by_op(report: dict) -> dict:
     return {r["op"]: r for r in report["results"]}
 
 
-@pytest.mark.parametrize("name", CORRECT)
-def test_correct_implementations_pass(name):
-    report = _run(name)
+def _assert_no_false_alarm(name: str, report: dict):
     failed = {op: r["failure"]["message"] for op, r in _by_op(report).items()
               if r["status"] == "fail"}
     assert not failed, f"false alarm on correct implementation {name}: {failed}"
+
+
+def _assert_flagged(name: str, report: dict, expected: dict, ops):
+    """Exit 1; each function in `expected` fails with a complete diagnosis containing its
+    substring (None: any failure), every other one of `ops` passes."""
+    results = _by_op(report)
+    assert exit_status(report) == 1, f"{name}: bug not flagged"
+    for op in ops:
+        if op not in expected:
+            assert results[op]["status"] == "pass", \
+                f"{name}.{op} should pass: {results[op].get('failure', {}).get('message')}"
+            continue
+        assert results[op]["status"] == "fail", f"{name}.{op} should fail"
+        if expected[op] is None:   # fails for a reason with no single mutant (a crash)
+            continue
+        complete = [d["mistake"] for d in results[op]["failure"]["diagnosis"] if d["complete"]]
+        assert any(expected[op] in m for m in complete), \
+            f"{name}.{op}: diagnosis {complete}, but should include {expected[op]!r}"
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_implementations_pass(name):
+    report = _run(name)
+    _assert_no_false_alarm(name, report)
     assert exit_status(report) == 0
 
 
@@ -69,21 +91,7 @@ def test_the_reference_itself_passes():
 
 @pytest.mark.parametrize("name", sorted(BUGGY))
 def test_buggy_implementations_fail_with_a_diagnosis(name):
-    report = _run(name)
-    results = _by_op(report)
-    assert exit_status(report) == 1, f"{name}: bug not flagged"
-    for op in OPS:
-        if op not in BUGGY[name]:
-            assert results[op]["status"] == "pass", \
-                f"{name}.{op} should pass: {results[op].get('failure', {}).get('message')}"
-            continue
-        assert results[op]["status"] == "fail", f"{name}.{op} should fail"
-        expected = BUGGY[name][op]
-        if expected is None:       # fails for a reason with no single mutant (a crash)
-            continue
-        complete = [d["mistake"] for d in results[op]["failure"]["diagnosis"] if d["complete"]]
-        assert any(expected in m for m in complete), \
-            f"{name}.{op}: diagnosis {complete}, but should include {expected!r}"
+    _assert_flagged(name, _run(name), BUGGY[name], OPS)
 
 
 def test_failure_has_smallest_case_max_error_and_runnable_repro():
@@ -209,9 +217,7 @@ BUGGY_LAYERS = {
 def test_correct_layer_implementations_pass(name):
     report = _run(name, ops=LAYER_OPS)
     results = _by_op(report)
-    failed = {op: r["failure"]["message"] for op, r in results.items()
-              if r["status"] == "fail"}
-    assert not failed, f"false alarm on correct implementation {name}: {failed}"
+    _assert_no_false_alarm(name, report)
     assert exit_status(report) == 0
     # the running statistics are compared however they come back: in place or returned
     assert results["batch_norm"]["covered"].get("running_var compared"), results["batch_norm"]
@@ -219,21 +225,7 @@ def test_correct_layer_implementations_pass(name):
 
 @pytest.mark.parametrize("name", sorted(BUGGY_LAYERS))
 def test_buggy_layer_implementations_fail_with_a_diagnosis(name):
-    report = _run(name, ops=LAYER_OPS)
-    results = _by_op(report)
-    assert exit_status(report) == 1, f"{name}: bug not flagged"
-    for op in LAYER_OPS:
-        if op not in BUGGY_LAYERS[name]:
-            assert results[op]["status"] == "pass", \
-                f"{name}.{op} should pass: {results[op].get('failure', {}).get('message')}"
-            continue
-        assert results[op]["status"] == "fail", f"{name}.{op} should fail"
-        expected = BUGGY_LAYERS[name][op]
-        if expected is None:
-            continue
-        complete = [d["mistake"] for d in results[op]["failure"]["diagnosis"] if d["complete"]]
-        assert any(expected in m for m in complete), \
-            f"{name}.{op}: diagnosis {complete}, but should include {expected!r}"
+    _assert_flagged(name, _run(name, ops=LAYER_OPS), BUGGY_LAYERS[name], LAYER_OPS)
 
 
 def _mutant_impl(op, mutant):
@@ -296,9 +288,7 @@ def test_other_correct_algorithms_pass(name, ops):
     ~5e-14), (1 + tanh(x/2))/2 and 2 sigmoid(2x) - 1 at the scale of 1, a summed-area table
     at the scale of the plane's sums: all correct, all within the tolerance model."""
     report = _run(name, ops=ops)
-    failed = {op: r["failure"]["message"] for op, r in _by_op(report).items()
-              if r["status"] == "fail"}
-    assert not failed, f"false alarm on correct implementation {name}: {failed}"
+    _assert_no_false_alarm(name, report)
 
 
 @pytest.mark.parametrize("name, op", [
