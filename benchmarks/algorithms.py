@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-import reference as ref
-from benchmarks import loops
-from benchmarks.cases import ConvCase, conv_inputs
+from cnnref import reference as ref
+from cnnref.benchmarks import loops
+from cnnref.benchmarks.cases import ConvCase, conv_inputs
 
 FORWARD = ("naive", "loops", "numba", "im2col", "fft", "torch", "torch_cuda")
 BACKWARD = ("loops", "numba", "auto", "col2im", "documents", "torch", "torch_cuda")
@@ -112,7 +112,7 @@ POOL_ALGORITHMS = ("reference", "torch", "torch_cuda")
 
 def prepare_pool(op: str, algorithm: str, case, dtype: str) -> Prepared:
     """Pooling forward (out) or backward (grad_x) by the reference or torch."""
-    from benchmarks.cases import POOL_OPS, first, pool_inputs
+    from cnnref.benchmarks.cases import POOL_OPS, first, pool_inputs
     func, backward = POOL_OPS[op]
     x, g = pool_inputs(case, dtype)
     kw = case.kwargs

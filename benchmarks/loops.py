@@ -19,7 +19,7 @@ import importlib.util
 
 import numpy as np
 
-from reference.windows import pad2d
+from cnnref.reference.windows import pad2d
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 

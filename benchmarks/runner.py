@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from benchmarks import algorithms as al
-from benchmarks.cases import (CONV_CASES, DTYPES, POOL_CASES, POOL_OPS, ConvCheck, check_pool,
+from cnnref.benchmarks import algorithms as al
+from cnnref.benchmarks.cases import (CONV_CASES, DTYPES, POOL_CASES, POOL_OPS, ConvCheck, check_pool,
                               pool_missing)
 
 # profile -> (minimum seconds of timing per measurement, minimum repeats, small shapes,
@@ -127,10 +127,10 @@ def measure_pool(group, profile, log):
 def measure_workspace(profile, log):
     """im2col forward on the ResNet 3x3 layer under several workspace caps (D2: the
     column buffer is kH*kW times the output planes; the cap bounds it)."""
-    from benchmarks.cases import CASES_BY_NAME
-    import reference as ref
-    from reference.conv import chunk_size
-    from reference.conv_args import conv_geometry
+    from cnnref.benchmarks.cases import CASES_BY_NAME
+    from cnnref import reference as ref
+    from cnnref.reference.conv import chunk_size
+    from cnnref.reference.conv_args import conv_geometry
     min_time, min_rep, small, _ = PROFILES[profile]
     case = CASES_BY_NAME[WORKSPACE_CASE]
     case = case.small() if small else case
@@ -157,8 +157,8 @@ def measure_workspace(profile, log):
 def measure_gemm(profile, log):
     """Square GEMM throughput, the practical ceiling of im2col + GEMM, checked against
     float64 under the table's direct-sum bound."""
-    from verification.harness import assert_close
-    from verification.tolerances import Bound
+    from cnnref.verification.core.harness import assert_close
+    from cnnref.verification.core.tolerances import Bound
     min_time, min_rep, small, _ = PROFILES[profile]
     for dtype in DTYPES:
         for n in ((64, 128) if small else (1024, 2048)):
@@ -210,7 +210,7 @@ def run(group: str, profile: str, log) -> dict:
     started = time.time()
     results = []
     if group == "numba":
-        from benchmarks import loops
+        from cnnref.benchmarks import loops
         if not loops.HAVE_NUMBA:
             return {"group": group, "profile": profile, "skipped": "numba is not installed",
                     "results": [], "environment": environment("numpy")}

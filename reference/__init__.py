@@ -31,14 +31,13 @@ from .netspec import (CONNECTION_TABLES, LECUN_C3, Activation, BatchNorm, Conv, 
 from .networks import (BUILTIN as BUILTIN_NETWORKS, get_network, layer_counts, layer_names,
                        network_counts, output_shapes, receptive_fields, summarize)
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ALGORITHMS", "BACKWARD_METHODS", "DEFAULT_WORKSPACE_BYTES",
     "conv2d", "conv2d_backward",
     "conv_output_shape", "conv_output_size", "normalize_padding", "pool_output_size",
     "convolve1d", "convolve2d", "correlate2d", "rot180",
-    # pooling, batch norm, activations, losses, dense (issue 3)
+    # pooling, batch norm, activations, losses, dense
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "global_avg_pool2d", "global_avg_pool2d_backward", "global_max_pool2d",
     "global_max_pool2d_backward", "max_pool2d_backward_documents",
@@ -51,7 +50,7 @@ __all__ = [
     "binary_cross_entropy_backward", "cross_entropy", "cross_entropy_backward", "one_hot",
     "output_error_quadratic", "output_error_cross_entropy",
     "dense", "dense_backward", "backprop_error", "sgd_step",
-    # counts, receptive fields, networks (issue 4)
+    # counts, receptive fields, networks
     "ACTIVATION_FLOPS", "Counts", "WeightSharing", "activation_bytes", "activation_counts",
     "batchnorm_counts", "conv2d_counts", "linear_counts", "pool2d_counts",
     "subsample2d_counts", "weight_sharing",

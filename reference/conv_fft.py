@@ -8,7 +8,7 @@ is needed:
     out[i, j] = IFFT( FFT(x_p) * FFT(rot180(w_dilated)) )[span_h - 1 + i*s_h, span_w - 1 + j*s_w]
 
 The error is bounded norm-wise (about u * log2(L) * ||x||_2 * ||w||_1 per output plane),
-not element-wise like the direct sum: verification/tolerances.py derives the bound.
+not element-wise like the direct sum: verification/core/tolerances.py derives the bound.
 Computation runs in the input's precision (numpy >= 2 keeps float32 FFTs in complex64).
 """
 from __future__ import annotations

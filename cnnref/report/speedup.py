@@ -1,0 +1,278 @@
+"""The speed-up report: load -> compute -> render, pure functions over a saved run.
+
+A run directory holds bench.json, the merged output of one `benchmarks.runner` process per
+framework group (see report_cli.py). `build(run_dir)` loads and computes;
+`render_markdown(data)` and `render_html(data)` render. Missing measurements raise
+ValueError: no number in the report is a placeholder.
+
+Statistics per measurement: the median time, and the noise sigma = 1.4826 * MAD / median
+(a robust relative standard deviation; None with fewer than 3 repeats). GFLOP/s =
+FLOPs / median; fraction of peak = GFLOP/s / the best square-GEMM GFLOP/s of the same
+dtype measured in the same run. Example: 3.70 GFLOP in 0.050 s is 74 GFLOP/s, 0.76 of a
+97 GFLOP/s GEMM.
+"""
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+SCHEMA = 1
+# The documents' claims (FORMULAS D1, D2; seed 004). The 0.073 s / 520x / 1.28x / 3.3x
+# figures are the documents' screenshots as quoted in issue 5; seed 004's text says
+# "0.07 s, more than 500x".
+CLAIMS = {"loops_10": 38.06, "numba_10": 0.073, "loops_over_numba": 520.0,
+          "im2col_over_numba_fwd": 1.28, "numba_over_im2col_fwd_bwd": 3.3}
+TARGETS = {"im2col_vs_loops": 1000.0, "im2col_vs_numba": 4.0, "f64_vs_torch": 1.5,
+           "f32_vs_torch": 1.5, "f32_of_peak": 0.5, "backward_vs_torch": 2.0,
+           "cap_cost": 0.10}
+REGRESSION_SIGMAS = 3.0
+
+
+# --- load ------------------------------------------------------------------------------
+
+def load(run_dir) -> dict:
+    path = Path(run_dir) / "bench.json"
+    if not path.exists():
+        raise ValueError(f"speedup: no benchmark results at {path} (run `cnnref report`)")
+    raw = json.loads(path.read_text())
+    if raw.get("schema") != SCHEMA or "results" not in raw or "groups" not in raw:
+        raise ValueError(f"speedup: {path} is not a schema-{SCHEMA} benchmark run")
+    return raw
+
+
+# --- compute ---------------------------------------------------------------------------
+
+def stats(times) -> dict:
+    if not times:
+        raise ValueError("speedup: a measurement without timings")
+    med = statistics.median(times)
+    noise = None
+    if len(times) >= 3 and med > 0:
+        noise = 1.4826 * statistics.median(abs(t - med) for t in times) / med
+    return {"median": med, "min": min(times), "runs": len(times), "noise": noise}
+
+
+def key(row) -> tuple:
+    return (row["op"], row["case"], row["dtype"], row["algorithm"])
+
+
+def index(raw) -> dict:
+    rows = {}
+    for row in raw["results"]:
+        rows[key(row) + ((row["workspace_cap"],) if "workspace_cap" in row else ())] = \
+            {**row, **stats(row["times"])}
+    return rows
+
+
+def gemm_peaks(rows) -> dict:
+    peaks = {}
+    for r in rows.values():
+        if r["op"] == "gemm":
+            peaks[r["dtype"]] = max(peaks.get(r["dtype"], 0.0), r["flops"] / r["median"])
+    if not peaks:
+        raise ValueError("speedup: the run has no GEMM throughput measurement")
+    return peaks
+
+
+def need(rows, k) -> dict:
+    if k not in rows:
+        raise ValueError(f"speedup: measurement {k} is missing from the run")
+    return rows[k]
+
+
+def compute(raw) -> dict:
+    rows = index(raw)
+    peaks = gemm_peaks(rows)
+    table = []
+    for k, r in rows.items():                   # the runner's order: shapes as listed
+        if r["op"] in ("gemm", "im2col_workspace"):
+            continue
+        op, case, dtype, algo = k
+        entry = {"op": op, "case": case, "title": r["title"], "dtype": dtype, "algorithm": algo,
+                 "median": r["median"], "noise": r["noise"], "runs": r["runs"],
+                 "gflops": r["flops"] / r["median"] / 1e9,
+                 "of_peak": r["flops"] / r["median"] / peaks[dtype],
+                 "worst_error_ratio": r["worst_error_ratio"]}
+        for base in ("naive", "loops", "numba", "torch"):
+            other = rows.get((op, case, dtype, base))
+            entry[f"vs_{base}"] = None if other is None or base == algo else \
+                other["median"] / r["median"]
+        table.append(entry)
+    return {"profile": raw["profile"], "created": raw.get("created"),
+            "environment": environments(raw), "peaks": {d: p / 1e9 for d, p in peaks.items()},
+            "table": table, "targets": targets(rows, peaks, raw), "claims": claims(rows, raw),
+            "workspace": workspace(rows), "gemm": [
+                {"case": r["case"], "dtype": r["dtype"], "gflops": r["flops"] / r["median"] / 1e9}
+                for r in rows.values() if r["op"] == "gemm"]}
+
+
+def environments(raw) -> dict:
+    """Per group: the BLAS libraries and kernels that ran, thread counts, settings."""
+    out = {}
+    for group, g in raw["groups"].items():
+        env = g["environment"]
+        pools = [{k: p.get(k) for k in ("internal_api", "version", "architecture",
+                                        "num_threads", "threading_layer")}
+                 for p in env["threadpools"]]
+        out[group] = {"cpu": env["cpu"], "cpu_count": env["cpu_count"],
+                      "affinity": env["affinity"], "env": env["env"], "threadpools": pools,
+                      "seconds": g.get("seconds"), "skipped": g.get("skipped"),
+                      **{k: env[k] for k in ("numpy", "torch", "torch_threads", "torch_blas", "mkldnn",
+                                             "numba", "cuda") if k in env}}
+    return out
+
+
+def _target(name, claim, measured, threshold, met, detail=""):
+    return {"name": name, "claim": claim, "measured": measured, "threshold": threshold,
+            "met": met, "detail": detail}
+
+
+def _not_measured(name, claim, threshold, why):
+    return _target(name, claim, None, threshold, None, f"not measured: {why}")
+
+
+def _skipped(raw, group) -> str | None:
+    g = raw["groups"].get(group)
+    return "group not run" if g is None else g.get("skipped")
+
+
+def targets(rows, peaks, raw) -> list[dict]:
+    t = TARGETS
+    out = []
+    im = need(rows, ("conv_forward", "documents_p0", "float64", "im2col"))["median"]
+    for base, label in (("loops", "documents' method-1 loops"),
+                        ("naive", "reference naive loops")):
+        r = need(rows, ("conv_forward", "documents_p0", "float64", base))
+        out.append(_target(f"im2col vs {base}", f"documents' shape float64: im2col >= "
+                           f"{t['im2col_vs_loops']:.0f}x faster than the {label}",
+                           r["median"] / im, t["im2col_vs_loops"],
+                           r["median"] / im >= t["im2col_vs_loops"]))
+    claim = f"documents' shape float64: im2col >= {t['im2col_vs_numba']:.0f}x faster than numba"
+    nb = rows.get(("conv_forward", "documents_p0", "float64", "numba"))
+    out.append(_not_measured("im2col vs numba", claim, t["im2col_vs_numba"],
+                             _skipped(raw, "numba") or "numba row missing") if nb is None else
+               _target("im2col vs numba", claim, nb["median"] / im, t["im2col_vs_numba"],
+                       nb["median"] / im >= t["im2col_vs_numba"]))
+    out += _torch_targets(rows, peaks)
+    for dtype in ("float64", "float32"):
+        ws = [r for r in rows.values() if r["op"] == "im2col_workspace" and r["dtype"] == dtype]
+        default = [r for r in ws if r["default_cap"]]
+        full = [r for r in ws if r["unlimited"]]
+        if not default or not full:
+            raise ValueError(f"speedup: workspace sweep for {dtype} lacks the default or "
+                             f"the unlimited cap")
+        cost = default[0]["median"] / full[0]["median"] - 1
+        out.append(_target(f"cap cost {dtype}", f"ResNet 3x3 {dtype}: the default "
+                           f"workspace cap costs <= {t['cap_cost']:.0%}", cost, t["cap_cost"],
+                           cost <= t["cap_cost"],
+                           f"{default[0]['workspace_bytes'] / 2**20:.1f} MiB vs "
+                           f"{full[0]['workspace_bytes'] / 2**20:.1f} MiB of columns"))
+    return out
+
+
+def _torch_targets(rows, peaks) -> list[dict]:
+    t = TARGETS
+    fwd = {d: (need(rows, ("conv_forward", "resnet3x3", d, "im2col")),
+               need(rows, ("conv_forward", "resnet3x3", d, "torch"))) for d in ("float64",
+                                                                                  "float32")}
+    im, tc = fwd["float64"]
+    out = [_target("f64 vs torch", f"ResNet 3x3 float64: im2col >= {t['f64_vs_torch']}x "
+                   f"faster than PyTorch CPU", tc["median"] / im["median"], t["f64_vs_torch"],
+                   tc["median"] / im["median"] >= t["f64_vs_torch"], "torch time / im2col time")]
+    im, tc = fwd["float32"]
+    slower = im["median"] / tc["median"]
+    out.append(_target("f32 vs torch", f"ResNet 3x3 float32: im2col within "
+                       f"{t['f32_vs_torch']}x of PyTorch CPU", slower, t["f32_vs_torch"],
+                       slower <= t["f32_vs_torch"], "im2col time / torch time"))
+    frac = im["flops"] / im["median"] / peaks["float32"]
+    out.append(_target("f32 of GEMM peak", f"ResNet 3x3 float32: im2col at >= "
+                       f"{t['f32_of_peak']:.0%} of the GEMM throughput", frac, t["f32_of_peak"],
+                       frac >= t["f32_of_peak"],
+                       f"{im['flops'] / im['median'] / 1e9:.1f} of "
+                       f"{peaks['float32'] / 1e9:.1f} GFLOP/s"))
+    for d in ("float64", "float32"):
+        mine = need(rows, ("conv_backward", "resnet3x3", d, "auto"))
+        ref_t = need(rows, ("conv_backward", "resnet3x3", d, "torch"))
+        r = mine["median"] / ref_t["median"]
+        out.append(_target(f"backward {d} vs torch", f"ResNet 3x3 {d}: conv backward "
+                           f"(grad_x + grad_weight) within {t['backward_vs_torch']}x of "
+                           f"PyTorch autograd", r, t["backward_vs_torch"],
+                           r <= t["backward_vs_torch"], "reference (auto) time / torch time"))
+    return out
+
+
+def claims(rows, raw) -> list[dict]:
+    """The documents' numbers (D1, D2) beside ours on the documents' shape, float64."""
+    g = lambda op, algo: rows.get((op, "documents_p0", "float64", algo))  # noqa: E731
+    loops, numba_f = g("conv_forward", "loops"), g("conv_forward", "numba")
+    im, numba_b, col = g("conv_forward", "im2col"), g("conv_backward", "numba"), \
+        g("conv_backward", "auto")
+    need(rows, ("conv_forward", "documents_p0", "float64", "loops"))
+    out = [{"id": "D1", "what": "pure-Python loops, 10 runs (s)", "documents": CLAIMS["loops_10"],
+            "ours": 10 * loops["median"]}]
+    why = _skipped(raw, "numba") or "no numba row"
+    if numba_f is not None:
+        out += [{"id": "D1", "what": "numba loops, 10 runs (s)", "documents": CLAIMS["numba_10"],
+                 "ours": 10 * numba_f["median"]},
+                {"id": "D1", "what": "numba speed-up over pure-Python loops (x)",
+                 "documents": CLAIMS["loops_over_numba"],
+                 "ours": loops["median"] / numba_f["median"]},
+                {"id": "D1", "what": "im2col forward time / numba forward time",
+                 "documents": CLAIMS["im2col_over_numba_fwd"],
+                 "ours": need(rows, key({"op": "conv_forward", "case": "documents_p0",
+                                         "dtype": "float64", "algorithm": "im2col"}))["median"]
+                 / numba_f["median"]}]
+        if numba_b is not None and col is not None:
+            out.append({"id": "D1", "what": "numba (fwd + bwd) time / im2col (fwd + bwd) time",
+                        "documents": CLAIMS["numba_over_im2col_fwd_bwd"],
+                        "ours": (numba_f["median"] + numba_b["median"]) /
+                        (im["median"] + col["median"])})
+    else:
+        out.append({"id": "D1", "what": f"numba rows: not measured ({why})", "documents":
+                    CLAIMS["numba_10"], "ours": None})
+    for case in ("documents_p0", "documents_p1"):
+        r = need(rows, ("conv_forward", case, "float64", "im2col"))
+        ratio = r["workspace_bytes"] / r["x_bytes"]
+        out.append({"id": "D2", "what": f"im2col columns / input size, {case} (k*k = 9)",
+                    "documents": 9.0, "ours": ratio})
+    return out
+
+
+def workspace(rows) -> list[dict]:
+    return sorted(({"dtype": r["dtype"], "cap": r["workspace_cap"],
+                    "workspace_bytes": r["workspace_bytes"], "median": r["median"],
+                    "noise": r["noise"], "default": r["default_cap"],
+                    "unlimited": r["unlimited"]}
+                   for r in rows.values() if r["op"] == "im2col_workspace"),
+                  key=lambda r: (r["dtype"], r["cap"]))
+
+
+def build(run_dir) -> dict:
+    """The dashboard provider entry point: load and compute."""
+    return compute(load(run_dir))
+
+
+def compare(old_raw, new_raw) -> list[dict]:
+    """Per measurement in both runs: the change of the median and whether it exceeds
+    REGRESSION_SIGMAS times the combined noise of the two runs (sqrt(s_old^2 + s_new^2),
+    relative). With fewer than 3 repeats on either side there is no noise estimate and
+    nothing is flagged."""
+    old, new = index(old_raw), index(new_raw)
+    out = []
+    for k in sorted(set(old) & set(new)):
+        a, b = old[k], new[k]
+        change = math.log(b["median"] / a["median"])
+        sigma = None if a["noise"] is None or b["noise"] is None else \
+            math.hypot(a["noise"], b["noise"])
+        if sigma is None:
+            verdict = "no noise estimate"
+        elif abs(change) > REGRESSION_SIGMAS * max(sigma, 1e-12):
+            verdict = "regression" if change > 0 else "improvement"
+        else:
+            verdict = "within noise"
+        out.append({"key": " ".join(str(p) for p in k), "old": a["median"], "new": b["median"],
+                    "ratio": b["median"] / a["median"], "sigma": sigma, "verdict": verdict})
+    return out
+

@@ -1,0 +1,194 @@
+"""Rendering of the speed-up report (cnnref/report/speedup.py computes): Markdown and the
+dashboard's HTML section with inline SVG plots. Pure functions of the computed data."""
+from __future__ import annotations
+
+from html import escape
+
+from cnnref.report import svg
+
+OPS = ("conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
+       "avg_pool_forward", "avg_pool_backward")
+BASES = (("naive", "naive"), ("loops", "method 1"), ("numba", "numba"), ("torch", "torch"))
+
+
+def _ms(s):
+    return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.3g} s"
+
+
+def _x(v):
+    return "" if v is None else f"{v:.3g}x"
+
+
+def _measured(t) -> str:
+    if t["measured"] is None:
+        return t["detail"]
+    v = t["measured"]
+    text = f"{v:.1%}" if t["name"].startswith(("cap cost", "f32 of")) else f"{v:.3g}x"
+    return text + (f" ({t['detail']})" if t["detail"] else "")
+
+
+def _verdict(t) -> str:
+    return {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
+
+
+def _noise(r):
+    return "" if r["noise"] is None else f"±{r['noise']:.0%}"
+
+
+def result_rows(data, op):
+    return [r for r in data["table"] if r["op"] == op]
+
+
+def _md_table(header, rows) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out + [""]
+
+
+def machine_lines(data) -> list[str]:
+    out = [f"GEMM throughput measured in this run (square matrices, NumPy): " + ", ".join(
+        f"{d} {g:.1f} GFLOP/s" for d, g in sorted(data["peaks"].items())) + "."]
+    for group, env in sorted(data["environment"].items()):
+        pools = "; ".join(f"{p['internal_api']} {p['version'] or ''}"
+                          + (f" kernel {p['architecture']}" if p["architecture"] else "")
+                          + f", {p['num_threads']} threads"
+                          for p in env["threadpools"]) or "no native thread pool"
+        extra = ", ".join(f"{k} {env[k]}" for k in ("numpy", "torch", "torch_threads",
+                                                    "torch_blas", "mkldnn", "numba", "cuda") if k in env)
+        settings = ", ".join(f"{k}={v}" for k, v in env["env"].items()) or "no BLAS settings"
+        skipped = f" SKIPPED: {env['skipped']}." if env["skipped"] else ""
+        out.append(f"- process `{group}`: {pools}; {extra}; {settings}.{skipped}")
+    cpu = next(iter(data["environment"].values()))
+    out.append(f"- CPU: {cpu['cpu']}, {cpu['affinity']} usable cores.")
+    return out
+
+
+def render_markdown(data) -> str:
+    out = ["# Speed-up report", "",
+           f"Profile `{data['profile']}`. Every framework was timed in its own process; "
+           f"times are medians, ± the robust relative spread of the repeats. Each result "
+           f"was checked against the float64 reference under the tolerance table.", ""]
+    out += ["## Targets", ""] + _md_table(
+        ["target", "measured", "threshold", "verdict"],
+        [[t["claim"], _measured(t), t["threshold"], _verdict(t)] for t in data["targets"]])
+    out += ["## The documents' claims (FORMULAS D1, D2) and ours", ""] + _md_table(
+        ["ID", "what", "documents", "ours"],
+        [[c["id"], c["what"], f"{c['documents']:.4g}",
+          "not measured" if c["ours"] is None else f"{c['ours']:.4g}"] for c in data["claims"]])
+    out += ["## Machine", ""] + machine_lines(data) + [""]
+    for op in OPS:
+        rows = result_rows(data, op)
+        if not rows:
+            continue
+        out += [f"## {op}", ""] + _md_table(
+            ["shape", "dtype", "algorithm", "time", "GFLOP/s", "of GEMM peak"] +
+            [f"x vs {label}" for _, label in BASES],
+            [[r["case"], r["dtype"], r["algorithm"], _ms(r["median"]) + " " + _noise(r),
+              f"{r['gflops']:.3g}", f"{r['of_peak']:.1%}"] +
+             [_x(r[f"vs_{b}"]) for b, _ in BASES] for r in rows])
+    out += ["## im2col workspace cap (ResNet 3x3 forward)", ""] + _md_table(
+        ["dtype", "cap", "columns held", "time"],
+        [[w["dtype"], f"{w['cap'] / 2**20:.1f} MiB" + (" (default)" if w["default"] else ""),
+          f"{w['workspace_bytes'] / 2**20:.1f} MiB", _ms(w["median"]) + " " + _noise(w)]
+         for w in data["workspace"]])
+    if data.get("comparison"):
+        out += comparison_markdown(data["comparison"])
+    return "\n".join(out)
+
+
+def comparison_markdown(rows) -> list[str]:
+    flagged = [r for r in rows if r["verdict"] in ("regression", "improvement")]
+    out = ["## Comparison with the saved run", "",
+           f"{sum(r['verdict'] == 'regression' for r in rows)} regressions, "
+           f"{sum(r['verdict'] == 'improvement' for r in rows)} improvements beyond 3 sigma "
+           f"of the measured noise, out of {len(rows)} measurements.", ""]
+    return out + _md_table(["measurement", "old", "new", "new/old", "noise sigma", "verdict"],
+                           [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
+                             "" if r["sigma"] is None else f"{r['sigma']:.1%}", r["verdict"]]
+                            for r in flagged or rows[:0]])
+
+
+# --- HTML ------------------------------------------------------------------------------
+
+def _html_table(header, rows, classes=None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _charts(data, op) -> list[str]:
+    out = []
+    for dtype in ("float64", "float32"):
+        rows = [r for r in result_rows(data, op) if r["dtype"] == dtype]
+        if not rows:
+            continue
+        cases = list(dict.fromkeys(r["case"] for r in rows))
+        algos = list(dict.fromkeys(r["algorithm"] for r in rows))
+        cell = {(r["case"], r["algorithm"]): r for r in rows}
+        get = lambda f: {a: [f(cell[(c, a)]) if (c, a) in cell else None  # noqa: E731
+                             for c in cases] for a in algos}
+        out.append(svg.bar_chart(f"{op} {dtype}: time per call", cases,
+                                 get(lambda r: r["median"] * 1e3), unit="ms", log=True))
+        out.append(svg.bar_chart(f"{op} {dtype}: GFLOP/s (dashed: GEMM peak "
+                                 f"{data['peaks'][dtype]:.0f})", cases,
+                                 get(lambda r: r["gflops"]), unit="GFLOP/s", log=True,
+                                 reference_line=data["peaks"][dtype]))
+        tor = {a: v for a, v in get(lambda r: r["vs_torch"]).items() if a != "torch"}
+        if any(v for vals in tor.values() for v in vals):
+            out.append(svg.bar_chart(f"{op} {dtype}: speed relative to PyTorch CPU "
+                                     f"(>1: faster than torch; dashed: 1)", cases, tor,
+                                     unit="torch time / time", log=True, reference_line=1.0))
+    return out
+
+
+def render_html(data) -> str:
+    t = data["targets"]
+    parts = ["<p>Profile <code>" + escape(data["profile"]) + "</code>. Each framework timed "
+             "in its own process; medians, ± robust spread; every result checked against "
+             "the float64 reference under the tolerance table.</p>",
+             "<h3>Targets</h3>",
+             _html_table(["target", "measured", "threshold", "verdict"],
+                         [[x["claim"], _measured(x), x["threshold"], _verdict(x)] for x in t],
+                         ["ok" if x["met"] else "bad" if x["met"] is False else "na"
+                          for x in t]),
+             "<h3>The documents' claims (D1, D2) and ours</h3>",
+             _html_table(["ID", "what", "documents", "ours"],
+                         [[c["id"], c["what"], f"{c['documents']:.4g}",
+                           "not measured" if c["ours"] is None else f"{c['ours']:.4g}"]
+                          for c in data["claims"]]),
+             "<h3>Machine</h3><ul>" + "".join(f"<li>{escape(line.lstrip('- '))}</li>"
+                                               for line in machine_lines(data)) + "</ul>"]
+    for op in OPS:
+        rows = result_rows(data, op)
+        if not rows:
+            continue
+        parts.append(f"<h3>{escape(op)}</h3>")
+        parts += [f'<div class="plot">{c}</div>' for c in _charts(data, op)]
+        parts.append(_html_table(
+            ["shape", "dtype", "algorithm", "time", "GFLOP/s", "of GEMM peak"] +
+            [f"x vs {label}" for _, label in BASES],
+            [[r["case"], r["dtype"], r["algorithm"], _ms(r["median"]) + " " + _noise(r),
+              f"{r['gflops']:.3g}", f"{r['of_peak']:.1%}"] + [_x(r[f"vs_{b}"]) for b, _ in BASES]
+             for r in rows]))
+    parts.append("<h3>im2col workspace against speed (ResNet 3x3 forward)</h3>")
+    series = {}
+    for w in data["workspace"]:
+        series.setdefault(w["dtype"], []).append((w["workspace_bytes"] / 2**20, w["median"] * 1e3))
+    parts.append('<div class="plot">' + svg.line_chart(
+        "im2col workspace vs time", series, "column buffer held (MiB, log scale)",
+        "time (ms)") + "</div>")
+    if data.get("comparison"):
+        parts.append("<h3>Comparison with the saved run</h3>" + "".join(
+            f"<p>{escape(line)}</p>" for line in comparison_markdown(data["comparison"])[2:3]))
+        parts.append(_html_table(["measurement", "old", "new", "new/old", "noise sigma",
+                                  "verdict"],
+                                 [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
+                                   "" if r["sigma"] is None else f"{r['sigma']:.1%}",
+                                   r["verdict"]] for r in data["comparison"]],
+                                 ["bad" if r["verdict"] == "regression" else
+                                  "ok" if r["verdict"] == "improvement" else ""
+                                  for r in data["comparison"]]))
+    return "\n".join(parts)

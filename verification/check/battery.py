@@ -1,0 +1,311 @@
+"""The battery of one function: worked examples, corner cases, exact integers, hypothesis
+(float64, then float32), cheapest first, stopping at the first failure, which hypothesis
+then shrinks to the smallest failing case within a time budget.
+
+Runs inside the worker process of check_runner; `beat(label)` tells the parent a call is
+starting, so a hung call is killed after the per-call timeout.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
+
+from cnnref.verification.check.protocol import (Accepts, CheckCase, Failure, Outcome, WrongType, as_array,
+                                compare)
+from cnnref.verification.operators.conv import EXTENSIONS, OpSpec, allowed_errors, reference_outputs
+
+FAMILIES = ("examples", "corners", "exact", "random", "float32")
+
+
+# Every hypothesis family runs at least this many cases, even past its soft time budget
+# (a slow pure-Python implementation must still meet the random cases), unless the hard
+# deadline of the whole check has passed.
+MIN_CASES = 4
+
+
+@dataclass
+class Options:
+    max_examples: int = 30
+    seed: int = 0
+    budget: float = 10.0            # soft seconds for this function's hypothesis families
+    hard_deadline: float = float("inf")   # time.monotonic() after which no case starts
+
+
+@dataclass
+class State:
+    """What one function's battery has learned so far."""
+    spec: OpSpec
+    fn: object
+    accepts: Accepts
+    beat: object
+    supported: set = field(default_factory=set)
+    unsupported: dict = field(default_factory=dict)     # feature -> why
+    covered: dict = field(default_factory=dict)         # feature -> cases checked
+    checked: dict = field(default_factory=dict)         # family -> cases checked
+    notes: list = field(default_factory=list)
+    failure: Outcome | None = None
+    failure_family: str | None = None
+
+
+def supported_args(spec: OpSpec, accepts: Accepts) -> set:
+    config = frozenset(spec.defaults)
+    names = {k for k in spec.defaults if accepts.kwarg(k)}
+    names |= {a for i, a in enumerate(spec.positional)
+              if a in spec.optional and accepts.position(i, a, config)}
+    return names
+
+
+def _is_default(value, default) -> bool:
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _user_call(state: State, case: CheckCase):
+    """Only what the signature accepts: restricted keywords were reset to defaults for the
+    truth and are not passed; a missing optional slot is left out. A keyword at torch's
+    default is left out too (unless the signature requires it), so the implementation's
+    own defaults are what is tested (a max_pool2d whose stride defaults to 1, a
+    batch_norm defaulting to training=True fail) and a `(*args, **kwargs)` wrapper is not
+    handed keywords its inner function lacks. Returns the result and the copies of the
+    arguments that were passed (to see in-place updates)."""
+    args = {k: v for k, v in case.args.items()
+            if k not in state.spec.optional or k in state.supported}
+    kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported and (
+        k in state.accepts.required or not _is_default(v, state.spec.defaults.get(k)))}
+    passed = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()}
+    return state.fn(*passed.values(), **kwargs), passed
+
+
+def _outputs(spec: OpSpec, result, passed: dict, case: CheckCase) -> dict:
+    if spec.outputs_of is not None:
+        return spec.outputs_of(result, passed, case)
+    if len(spec.outputs) == 1:
+        return {spec.outputs[0]: result}
+    if not isinstance(result, (tuple, list)):
+        raise WrongType(f"returned a {type(result).__name__}, expected a tuple "
+                        f"{spec.outputs}")
+    return dict(zip(spec.outputs, result))
+
+
+def evaluate(state: State, case: CheckCase) -> Outcome:
+    """Run one case: the ground truth, the user's call, the comparison of every output."""
+    spec = state.spec
+    truth = reference_outputs(spec, case)
+    state.beat(case.label)
+    try:
+        result, passed = _user_call(state, case)
+    except Exception as exc:
+        blame = refusable(state, case, isinstance(exc, NotImplementedError))
+        why = f"{type(exc).__name__}: {exc}"
+        if blame:
+            return Outcome(case, unsupported=why, blame=frozenset(blame))
+        return Outcome(case, Failure("raised", "-", f"raised {why}"))
+    try:
+        got = _outputs(spec, result, passed, case)
+    except WrongType as exc:
+        return Outcome(case, Failure("type", "-", str(exc)), truth=truth, wrong=["-"])
+    allowed = allowed_errors(spec, case, truth)
+    outputs, first = {}, None
+    for name, want in truth.items():
+        if want is None:           # grad_bias without a bias: anything goes
+            continue
+        if name in spec.optional_outputs and got.get(name) is None:
+            continue               # e.g. running statistics neither returned nor updated
+        failure = None
+        if got.get(name) is None:
+            failure = Failure("missing", name, f"{name} is missing (None), but should be "
+                              "an array")
+        else:
+            try:
+                outputs[name] = as_array(got[name])
+                failure = compare(name, outputs[name], np.asarray(want), allowed[name])
+            except WrongType as exc:
+                failure = Failure("type", name, f"{name}: {exc}")
+        if failure is not None:
+            first = first or failure
+            outputs.setdefault("__wrong__", []).append(name)
+    wrong = outputs.pop("__wrong__", [])
+    extra = frozenset(f"{n} compared" for n in spec.optional_outputs if got.get(n) is not None)
+    return Outcome(case, first, outputs=outputs, truth=truth, allowed=allowed, wrong=wrong,
+                   features=extra)
+
+
+def usable(state: State, case: CheckCase) -> bool:
+    """A case runs when the signature takes its arguments and its features are supported."""
+    for k, v in case.kwargs.items():
+        if k not in state.supported and v != state.spec.defaults[k]:
+            return False
+    for k in state.spec.optional:
+        if case.args.get(k) is not None and k not in state.supported:
+            return False
+    if state.spec.applicable is not None and not state.spec.applicable(case):
+        return False
+    return not (case.features & set(state.unsupported))
+
+
+def record(state: State, outcome: Outcome, family: str) -> bool:
+    """Book-keeping after one case; True when the function has failed."""
+    case = outcome.case
+    if outcome.unsupported:
+        for f in outcome.blame:
+            state.unsupported.setdefault(f, outcome.unsupported)
+        return False
+    state.checked[family] = state.checked.get(family, 0) + 1
+    for f in case.features | outcome.features | ({"exact integers"} if case.exact else set()):
+        state.covered[f] = state.covered.get(f, 0) + 1
+    if outcome.failure:
+        state.failure, state.failure_family = outcome, family
+        return True
+    return False
+
+
+# What every implementation must do: int stride and padding, a bias (when its signature
+# has one), the default stride. Refusing them is a failure, not a limitation.
+CORE = frozenset({"stride>1", "padding>0", "bias", "stride=None (kernel)"})
+
+
+def refusable(state: State, case: CheckCase, not_implemented: bool) -> set:
+    """The features a refusal of `case` (an exception) may be put down to; none means the
+    refusal is a failure. Its probe, if it has one. Else, for NotImplementedError, its
+    optional argument features (those tied to a keyword: ceil_mode, dilation>1,
+    groups>1, argument forms ...) that no accepted case has covered yet; for any other
+    exception only the argument forms of EXTENSIONS (pairs, padding strings, float32),
+    which torch itself refuses in part. Never the core (CORE) nor properties of the
+    arrays (batch>1, non-square, overlapping windows, large values): refusing those is not
+    a limitation an implementation may have, and a stub that raises NotImplementedError
+    everywhere fails."""
+    if case.probe:
+        return {case.probe}
+    return {f for f in case.features - CORE if not state.covered.get(f)
+            and (f in EXTENSIONS or (not_implemented and state.spec.kwarg_of(f)))}
+
+
+def fit_signature(state: State, case: CheckCase) -> CheckCase:
+    """A fixed case for a signature without one of its optional arrays (a conv2d without
+    `bias`): the case without it, its features recomputed, rather than no case at all."""
+    absent = [k for k in state.spec.optional
+              if case.args.get(k) is not None and k not in state.supported]
+    if not absent:
+        return case
+    args = {k: None if k in absent else v for k, v in case.args.items()}
+    spec = state.spec
+    features = (case.features - spec.features(case.args, case.kwargs)) | \
+        spec.features(args, case.kwargs)
+    return replace(case, args=args, features=frozenset(features))
+
+
+def run_fixed(state: State, family: str, cases) -> bool:
+    for case in cases:
+        case = fit_signature(state, case)
+        if usable(state, case) and record(state, evaluate(state, case), family):
+            return True
+    return False
+
+
+class _Failed(Exception):
+    pass
+
+
+def run_hypothesis(state: State, family: str, opts: Options, deadline: float) -> bool:
+    """One hypothesis family. Past the deadline no new case is run (it counts as passing),
+    and shrinking stops when its own budget is spent: a case seen before replays its
+    memoised outcome, so hypothesis always ends on the smallest failure it has seen."""
+    spec = state.spec
+    exact = family == "exact"
+    dtype = "float32" if family == "float32" else "float64"
+    memo: dict = {}
+    clock = {"shrink_until": None, "run": 0, "cut": 0}
+
+    def prop(raw):
+        case = spec.build(spec.restrict(raw, state.supported, state.unsupported), dtype,
+                          family)
+        key = case.label
+        if key not in memo:
+            now = time.monotonic()
+            limit = clock["shrink_until"] or deadline
+            if not usable(state, case):
+                return
+            if (now > limit and (clock["run"] >= MIN_CASES or clock["shrink_until"])) \
+                    or now > opts.hard_deadline:
+                clock["cut"] += 1
+                return
+            clock["run"] += 1
+            memo[key] = evaluate(state, case)
+            if memo[key].failure is None:
+                record(state, memo[key], family)
+        outcome = memo[key]
+        if outcome.failure is not None:
+            if clock["shrink_until"] is None:
+                clock["shrink_until"] = time.monotonic() + max(3.0, opts.budget / 2)
+            state.failure, state.failure_family = outcome, family
+            raise _Failed()
+
+    n = max(1, opts.max_examples // 2) if family == "float32" else opts.max_examples
+    test = settings(max_examples=n, deadline=None, database=None, derandomize=False,
+                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+                    phases=[Phase.generate, Phase.shrink], verbosity=Verbosity.quiet,
+                    print_blob=False)(given(spec.strategy(exact))(prop))
+    try:
+        hyp_seed(opts.seed * 7919 + FAMILIES.index(family))(test)()
+    except _Failed:
+        pass
+    except Exception as exc:     # Flaky (a non-deterministic implementation) and the like
+        if state.failure is None:
+            raise
+        state.notes.append(f"hypothesis: {type(exc).__name__} while shrinking")
+    if clock["cut"] and clock["shrink_until"] is None:
+        state.notes.append(f"{family}: {clock['run']} cases ran before the time budget "
+                           f"was spent ({clock['cut']} drawn cases not run)")
+    if state.failure is not None:
+        record_failure_coverage(state, family)
+        return True
+    return False
+
+
+def record_failure_coverage(state: State, family: str):
+    state.checked[family] = state.checked.get(family, 0) + 1
+
+
+def run_battery(spec: OpSpec, fn, accepts: Accepts, opts: Options, beat) -> State:
+    state = State(spec, fn, accepts, beat)
+    state.supported = supported_args(spec, accepts)
+    start = time.monotonic()
+    if run_fixed(state, "examples", spec.examples()) or \
+            run_fixed(state, "corners", spec.corners()):
+        return state
+    families = ["exact"] + (["random", "float32"] if spec.random else [])
+    for i, family in enumerate(families):
+        # later families get what the earlier ones left of the budget
+        left = opts.budget - (time.monotonic() - start)
+        deadline = time.monotonic() + left / (len(families) - i)
+        if run_hypothesis(state, family, opts, deadline):
+            return state
+    return state
+
+
+def missing_features(state: State, all_features) -> dict:
+    """feature -> why it was not covered."""
+    out = {}
+    for f in all_features:
+        need = state.spec.kwarg_of(f)
+        if state.covered.get(f):
+            continue
+        if f in state.unsupported:
+            out[f] = f"unsupported: {state.unsupported[f]}"
+        elif need and need not in state.supported:
+            out[f] = f"'{need}' not in the signature"
+        elif f.endswith(" compared") and not state.failure:
+            out[f] = "neither returned nor updated in place"
+        else:
+            out[f] = ("not reached: stopped at the first failure" if state.failure
+                      else "not reached")
+    return out
+
+
+__all__ = ["EXTENSIONS", "FAMILIES", "Options", "State", "evaluate", "run_battery",
+           "missing_features"]

@@ -1,0 +1,101 @@
+"""Explain a failure: which classic mistake (verification/mutants/conv.py) reproduces the user's
+wrong output, and a copy-paste snippet that reproduces the failing call.
+
+A mutant matches an output when it has the user's shape and |user - mutant| <= 2 * the
+allowed error of the case (max over the tensor): the user's result and the mutant's are
+both within one allowed error of the same exact value, so of each other within two. The
+float32 mutant uses the float32 bound, since both sides then round in float32.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cnnref.verification.check.protocol import CheckCase, Outcome
+from cnnref.verification.operators.conv import OpSpec, allowed_errors
+from cnnref.verification.operators.spec import as64
+from cnnref.verification.mutants.conv import FLOAT32, MUTANTS
+
+
+def _mutant_outputs(spec: OpSpec, mutant, case: CheckCase) -> dict:
+    args = [as64(v) for v in case.args.values()]
+    out = mutant(*args, **case.kwargs)
+    return out if isinstance(out, dict) else {spec.outputs[0]: out}
+
+
+def _tolerance(spec, case, outcome, name, mutant_name) -> float:
+    if mutant_name == FLOAT32:
+        allowed = allowed_errors(spec, case, outcome.truth, np.float32)[name]
+    else:
+        allowed = outcome.allowed[name]
+    return 2 * float(np.max(allowed))
+
+
+def _matches(user, mine, truth, tol) -> bool:
+    if mine is None:
+        return False
+    mine = np.asarray(mine, dtype=np.float64)
+    if mine.shape != user.shape:
+        return False
+    if mine.shape == np.shape(truth) and np.array_equal(mine, np.asarray(truth)):
+        return False     # the mutant changes nothing here: it explains nothing
+    user = user.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        # NaN and inf where the mutant has them too (softmax overflowing) count as a match
+        same = (user == mine) | (np.isnan(user) & np.isnan(mine))
+        return bool(np.all(same | (np.abs(user - mine) <= tol)))
+
+
+def diagnose(spec: OpSpec, outcome: Outcome) -> list[dict]:
+    """[{'mistake': description, 'explains': [outputs], 'complete': bool}], complete
+    explanations (every wrong output matched) first."""
+    failure = outcome.failure
+    if failure is None or failure.kind in ("raised", "timeout", "crashed"):
+        return []
+    if failure.kind == "missing" and failure.tensor == "grad_bias":
+        return [{"mistake": "bias gradient missing", "explains": ["grad_bias"],
+                 "complete": outcome.wrong == ["grad_bias"]}]
+    skip = {FLOAT32} if outcome.case.dtype == "float32" else set()
+    found = []
+    for name, mutant in MUTANTS.get(spec.name, {}).items():
+        if name in skip:
+            continue
+        try:
+            mine = _mutant_outputs(spec, mutant, outcome.case)
+        except Exception:      # the mutant does not apply to this case
+            continue
+        explains = [t for t in outcome.wrong if t in outcome.outputs and
+                    _matches(outcome.outputs[t], mine.get(t), outcome.truth[t],
+                             _tolerance(spec, outcome.case, outcome, t, name))]
+        if explains:
+            found.append({"mistake": name, "explains": explains,
+                          "complete": set(explains) == set(outcome.wrong)})
+    return sorted(found, key=lambda d: not d["complete"])
+
+
+def _literal(v) -> str:
+    if isinstance(v, np.ndarray):
+        return f"np.array({v.tolist()!r}, dtype=np.{v.dtype})"
+    return repr(v)
+
+
+def repro_snippet(impl: str, spec: OpSpec, case: CheckCase, supported: set) -> str:
+    """Python that reproduces the failing call and prints the largest difference."""
+    lines = ["import numpy as np", "import reference as ref",
+             "from cnnref.verification.check.protocol import load_impl", f"impl = load_impl({impl!r})"]
+    names = []
+    for k, v in case.args.items():
+        if k in spec.optional and k not in supported:
+            continue
+        lines.append(f"{k} = {_literal(v)}")
+        names.append(k)
+    kwargs = {k: v for k, v in case.kwargs.items() if k in supported}
+    call_args = ", ".join(names + [f"{k}={v!r}" for k, v in kwargs.items()])
+    lines += [f"got = impl.{spec.name}({call_args})",
+              f"want = ref.{spec.name}({call_args})"]
+    if len(spec.outputs) > 1:
+        lines += [f"for name, g, w in zip({spec.outputs!r}, got, want):",
+                  "    if w is not None:",
+                  "        print(name, np.max(np.abs(np.asarray(g, dtype=np.float64) - w)))"]
+    else:
+        lines.append("print(np.max(np.abs(np.asarray(got, dtype=np.float64) - want)))")
+    return "\n".join(lines)

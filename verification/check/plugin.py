@@ -1,0 +1,91 @@
+"""pytest plugin (entry point `cnnref`): `pytest --cnnref-impl=IMPL` adds the `cnnref check`
+battery to the session as ordinary test items, one per function and case family
+(`cnnref[IMPL]::conv2d[corners]`), so an implementation's own CI runs it.
+
+Cheap to import and inert without --cnnref-impl. Each function's battery runs once, in a
+worker process (see check_runner), when its first item runs; a function stops at its first
+failure, so the families after the failing one are reported as skipped.
+"""
+from __future__ import annotations
+
+import pytest
+
+FAMILIES = ("examples", "corners", "exact", "random", "float32")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("cnnref", "cnnref check: verify an implementation")
+    group.addoption("--cnnref-impl", default=None, metavar="IMPL",
+                    help="module (file path or dotted name) to check against cnnref")
+    group.addoption("--cnnref-max-examples", type=int, default=30,
+                    help="hypothesis examples per family (default 30)")
+    group.addoption("--cnnref-seed", type=int, default=0, help="hypothesis seed")
+    group.addoption("--cnnref-timeout", type=float, default=10.0,
+                    help="seconds per call before it counts as hung (default 10)")
+
+
+class CnnrefFailure(Exception):
+    pass
+
+
+class CnnrefCollector(pytest.Collector):
+    def collect(self):
+        return []
+
+
+class CnnrefItem(pytest.Item):
+    def __init__(self, *, op: str, family: str, **kwargs):
+        super().__init__(**kwargs)
+        self.op, self.family = op, family
+
+    def _result(self) -> dict:
+        cache = self.config.stash.setdefault(_CACHE, {})
+        if self.op not in cache:
+            from cnnref.verification.check.runner import RunOptions, run_check
+            get = self.config.getoption
+            opts = RunOptions(get("cnnref_max_examples"), get("cnnref_seed"),
+                              get("cnnref_timeout"), budget=10.0)
+            cache[self.op] = run_check(get("cnnref_impl"), [self.op], opts)
+        return cache[self.op]
+
+    def runtest(self):
+        report = self._result()
+        if "import_error" in report:
+            raise CnnrefFailure(report["import_error"])
+        result = report["results"][0]
+        if result["status"] == "skipped":
+            pytest.skip(f"{self.op}: {result.get('reason', 'not defined')}")
+        failure = result.get("failure")
+        if failure is None:
+            if not result.get("checked", {}).get(self.family):
+                pytest.skip(f"no {self.family} case applies to this implementation")
+            return
+        where = failure.get("family") or "examples"
+        if FAMILIES.index(self.family) > FAMILIES.index(where):
+            pytest.skip(f"not run: {self.op} already failed in the {where} cases")
+        if self.family == where:
+            from cnnref.verification.check.report import _failure
+            raise CnnrefFailure("\n".join(_failure(failure)))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CnnrefFailure):
+            return f"cnnref check {self.op} [{self.family}]:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"cnnref {self.op}[{self.family}]"
+
+
+_CACHE = pytest.StashKey[dict]()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    impl = config.getoption("cnnref_impl")
+    if not impl:
+        return
+    from cnnref.verification.operators.conv import OPS
+    parent = CnnrefCollector.from_parent(session, name=f"cnnref[{impl}]")
+    for op, spec in OPS.items():
+        for family in FAMILIES if spec.random else FAMILIES[:3]:
+            items.append(CnnrefItem.from_parent(parent, name=f"{op}[{family}]", op=op,
+                                                family=family))

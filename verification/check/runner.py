@@ -1,0 +1,184 @@
+"""Process isolation for `cnnref check`: the user's code runs in a worker process.
+
+A hung pure-Python call cannot be interrupted from a thread, so the worker imports the
+implementation and runs the battery of each function in turn, telling the parent before
+every call ("beat"). When no message arrives within the per-call timeout, or the worker
+dies, the parent kills it, reports that function as failed (hung / crashed) and starts a
+fresh worker for the functions left.
+"""
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import os
+import time
+import traceback
+
+from cnnref.verification.check.protocol import Failure, ImplError, accepts_of, load_impl
+from cnnref.verification.operators.conv import OPS
+
+IMPORT_TIMEOUT = 120.0     # importing torch on a busy machine takes a while
+
+
+@dataclasses.dataclass
+class RunOptions:
+    max_examples: int = 30
+    seed: int = 0
+    timeout: float = 10.0          # per call
+    budget: float = 30.0           # soft seconds for all hypothesis families together
+
+
+def _silence():
+    """The user's prints must not interleave with the report."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
+def _summary(impl, spec, state, elapsed) -> dict:
+    from cnnref.verification.check.battery import missing_features
+    from cnnref.verification.check.diagnose import diagnose, repro_snippet
+    out = {"op": spec.name, "status": "fail" if state.failure else "pass",
+           "elapsed": round(elapsed, 3), "checked": state.checked,
+           "covered": dict(sorted(state.covered.items())),
+           "not_covered": missing_features(state, spec.all_features or
+                                           ALL_FEATURES.get(spec.name, ())),
+           "notes": state.notes, "signature": sorted(state.supported)}
+    if state.failure:
+        o = state.failure
+        out["failure"] = {"family": state.failure_family, "case": o.case.describe(),
+                          "label": o.case.label, "wrong": o.wrong,
+                          **dataclasses.asdict(o.failure),
+                          "diagnosis": diagnose(spec, o),
+                          "repro": repro_snippet(impl, spec, o.case, state.supported)}
+    return out
+
+
+ALL_FEATURES = {
+    "conv2d": ("bias", "batch>1", "non-square", "stride>1", "padding>0", "dilation>1",
+               "groups>1", "depthwise", "padding=pair", "padding=same", "padding=valid",
+               "padding=full", "padding=asymmetric", "stride=pair", "dilation=pair",
+               "float32", "exact integers"),
+    "conv_output_size": ("stride>1", "padding>0", "dilation>1", "padding=pair",
+                         "padding=same", "padding=valid", "padding=full"),
+}
+ALL_FEATURES["conv2d_backward"] = ALL_FEATURES["conv2d"]
+
+
+# No case starts later than this after the worker began: the whole check stays under a
+# minute even for an implementation that takes a second per call.
+HARD_SECONDS = 45.0
+
+
+def _check_one(impl, module, name, opts, total_left, cost_left, beat, hard) -> dict:
+    from cnnref.verification.check.battery import Options, run_battery
+    spec = OPS[name]
+    fn = getattr(module, name, None)
+    if fn is None:
+        return {"op": name, "status": "skipped", "reason": "not defined"}
+    if not callable(fn):
+        return {"op": name, "status": "fail", "failure": dataclasses.asdict(
+            Failure("type", "-", f"{name} is a {type(fn).__name__}, not a function"))}
+    budget = max(0.5, total_left * spec.cost / cost_left)
+    start = time.monotonic()
+    state = run_battery(spec, fn, accepts_of(fn), Options(opts.max_examples, opts.seed,
+                                                         budget, hard), beat)
+    return _summary(impl, spec, state, time.monotonic() - start)
+
+
+def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
+    if quiet:
+        _silence()
+    conn.send(("beat", None, "import"))
+    try:
+        module = load_impl(impl)
+    except ImplError as exc:
+        conn.send(("import_error", str(exc)))
+        return
+    start = time.monotonic()
+    deadline = start + opts.budget
+    defined = [n for n in names if getattr(module, n, None) is not None]
+    for i, name in enumerate(names):
+        conn.send(("begin", name))
+        beat = lambda label, name=name: conn.send(("beat", name, label))  # noqa: E731
+        try:
+            # the budget is shared by the functions the module defines, by their costs
+            cost_left = sum(OPS[n].cost for n in names[i:] if n in defined) or 1.0
+            result = _check_one(impl, module, name, opts, deadline - time.monotonic(),
+                                cost_left, beat, start + HARD_SECONDS)
+        except Exception as exc:    # a checker bug must not pass for the user's
+            result = {"op": name, "status": "fail", "failure": dataclasses.asdict(Failure(
+                "checker-error", "-", f"the checker failed: {type(exc).__name__}: {exc}\n"
+                + traceback.format_exc()))}
+        conn.send(("result", name, result))
+    conn.send(("end",))
+
+
+def _context():
+    """A fresh interpreter per worker ('spawn'), never a fork: a process that has already
+    run torch (the pytest plugin inside a suite that uses torch, say) holds an OpenMP
+    thread pool that a forked child inherits in a broken state, and the child's first
+    torch call then hangs until the per-call timeout."""
+    return mp.get_context("spawn")
+
+
+def _lost(name, kind, message) -> dict:
+    return {"op": name, "status": "fail", "failure": dataclasses.asdict(
+        Failure(kind, "-", message))}
+
+
+# After a first hang, the functions left get this much per call (at most the --timeout):
+# a helper shared by several functions that hangs must not cost the full timeout for each
+# of them, and the checker's cases take milliseconds even in pure Python.
+TIMEOUT_AFTER_A_HANG = 2.0
+
+
+def run_check(impl: str, names: list, opts: RunOptions) -> dict:
+    """{'results': [per-function dicts, in `names` order]} or {'import_error': message}."""
+    results, pending = {}, list(names)
+    while pending:
+        if any(r.get("failure", {}).get("kind") == "timeout" for r in results.values()):
+            opts = dataclasses.replace(opts, timeout=min(opts.timeout, TIMEOUT_AFTER_A_HANG))
+        ctx = _context()
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=worker, args=(impl, pending, opts, child), daemon=True)
+        proc.start()
+        child.close()
+        outcome = _supervise(proc, parent, pending, results, opts)
+        proc.join(timeout=1)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        if outcome is not None:
+            return {"import_error": outcome}
+    return {"results": [results[n] for n in names]}
+
+
+def _supervise(proc, conn, pending, results, opts):
+    """Relay one worker's messages; returns an import error message or None."""
+    current, last, limit = pending[0], "start", IMPORT_TIMEOUT
+    while True:
+        if not conn.poll(limit):
+            proc.kill()
+            results[current] = _lost(current, "timeout", f"no answer within {opts.timeout:g}"
+                                     f" s (per-call timeout) during: {last}")
+            pending.remove(current)
+            return None
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            results[current] = _lost(current, "crashed", f"the process died (exit code "
+                                     f"{proc.exitcode}) during: {last}")
+            pending.remove(current)
+            return None
+        if msg[0] == "import_error":
+            return msg[1]
+        if msg[0] == "begin":
+            current, last = msg[1], "start"
+        elif msg[0] == "beat":
+            last, limit = msg[2], (IMPORT_TIMEOUT if msg[2] == "import" else opts.timeout)
+        elif msg[0] == "result":
+            results[msg[1]] = msg[2]
+            pending.remove(msg[1])
+        elif msg[0] == "end":
+            return None

@@ -1,0 +1,194 @@
+"""Classic pooling mistakes (FORMULAS C12, C13) for the diagnosis of `cnnref check`, each a
+small function built from the reference's own geometry (see verification/mutants/conv.py).
+
+A mutant takes the op's arguments ((grad_out,) x, kernel_size, **kwargs; float64) and
+returns an array or {output name: array}; it raises when it does not apply.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cnnref import reference as ref
+from cnnref.reference.pooling import _crop, _windows, pool_geometry
+from cnnref.reference.windows import fold
+
+
+def _geo(x, k, kw, func="mutant"):
+    names = ("stride", "padding", "dilation", "ceil_mode")
+    defaults = (None, 0, 1, False)
+    return pool_geometry(x, k, *(kw.get(n, d) for n, d in zip(names, defaults)), func)[1]
+
+
+def _route(g, x, k, kw, pick, fill=-np.inf, overwrite=None):
+    """grad_x of max pooling with the window-local argmax chosen by `pick(windows)`.
+    overwrite: None adds overlapping windows' gradients (correct); 'block' assigns each
+    window's whole block (zeros included), 'pixel' assigns the argmax pixel, so the last
+    window in row-major order wins a shared pixel."""
+    geo = _geo(x, k, kw)
+    win = _windows(x, geo, fill)
+    idx = pick(win)
+    taps = geo.kernel[0] * geo.kernel[1]
+    onehot = np.zeros(idx.shape + (taps,))
+    np.put_along_axis(onehot, idx[..., None], g[..., None], -1)
+    onehot = onehot.reshape(idx.shape + geo.kernel)
+    if overwrite is None:
+        return _crop(fold(onehot, geo.padded_hw, geo.stride, geo.dilation), geo)
+    return _crop(_overwrite(onehot, geo, overwrite == "pixel"), geo)
+
+
+def _overwrite(blocks, geo, pixel_only: bool):
+    """Scatter (N, C, Ho, Wo, kH, kW) blocks with `=` in row-major window order."""
+    out = np.zeros(blocks.shape[:2] + geo.padded_hw)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    rows, cols = np.arange(geo.kernel[0]) * dh, np.arange(geo.kernel[1]) * dw
+    for i in range(geo.out[0]):
+        for j in range(geo.out[1]):
+            r, c = (i * sh + rows)[:, None], (j * sw + cols)[None, :]
+            block = blocks[:, :, i, j]
+            if pixel_only:
+                hit = block != 0
+                view = out[:, :, r, c]
+                view[hit] = block[hit]
+                out[:, :, r, c] = view
+            else:
+                out[:, :, r, c] = block
+    return out
+
+
+def _first(win):
+    return np.argmax(win, axis=-1)
+
+
+def _last(win):
+    return win.shape[-1] - 1 - np.argmax(win[..., ::-1], axis=-1)
+
+
+def _no_nan(win):
+    return np.argmax(np.where(np.isnan(win), -np.inf, win), axis=-1)
+
+
+def _zero_pad_forward(x, k, kw):
+    geo = _geo(x, k, kw)
+    return _windows(x, geo, 0.0).max(axis=-1)
+
+
+def _no_drop(x, k, kw, always_ceil=False):
+    """ceil_mode without PyTorch's rule that drops a last window starting in the right
+    padding: that window holds padding only, so its maximum is -inf."""
+    if not (kw.get("ceil_mode") or always_ceil):
+        raise ValueError("floor mode")
+    out = ref.max_pool2d(x, k, **{**kw, "ceil_mode": True})
+    geo = _geo(x, k, {**kw, "ceil_mode": True})
+    extra = []
+    for size, s, (pb, pa), kk, d, o in zip(geo.hw, geo.stride, geo.pads, geo.kernel,
+                                           geo.dilation, geo.out):
+        naive = -(-(size + pb + pa - d * (kk - 1) - 1) // s) + 1
+        extra.append(naive - o)
+    if not any(extra):
+        raise ValueError("no window dropped")
+    return np.pad(out, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])),
+                  constant_values=-np.inf)
+
+
+def _nan_ignored_forward(x, k, kw):
+    if not np.isnan(x).any():
+        raise ValueError("no NaN")
+    return ref.max_pool2d(np.where(np.isnan(x), -np.inf, x), k, **kw)
+
+
+def _with(fn, **changes):
+    return lambda *a, **kw: fn(*a, **{**kw, **changes})
+
+
+TIES_LAST = "max-pool ties go to the last maximum (torch: the first in row-major order)"
+ZERO_PAD = "max pooling padded with 0 instead of -inf (padding must never win)"
+OVERWRITE = "overwrite instead of accumulate (overlapping windows must add)"
+FLOOR = "ceil_mode ignored (always floor)"
+CEIL = "ceil_mode always on (ceil even when ceil_mode=False)"
+NO_DROP = "ceil_mode without the drop rule (a last window starting in the right padding " \
+          "must be dropped)"
+
+MAX_POOL2D = {
+    ZERO_PAD: lambda x, k, **kw: _zero_pad_forward(x, k, kw),
+    FLOOR: _with(ref.max_pool2d, ceil_mode=False),
+    CEIL: _with(ref.max_pool2d, ceil_mode=True),
+    NO_DROP: lambda x, k, **kw: _no_drop(x, k, kw),
+    NO_DROP + ", and always on": lambda x, k, **kw: _no_drop(x, k, kw, True),
+    "NaN ignored (torch: a NaN in the window is the maximum)":
+        lambda x, k, **kw: _nan_ignored_forward(x, k, kw),
+}
+
+MAX_POOL2D_BACKWARD = {
+    TIES_LAST: lambda g, x, k, **kw: _route(g, x, k, kw, _last),
+    ZERO_PAD + "; the gradient of a window whose maximum is padding is lost":
+        lambda g, x, k, **kw: _route(g, x, k, kw, _first, fill=0.0),
+    OVERWRITE + "; each window's block assigned, the last window wins":
+        lambda g, x, k, **kw: _route(g, x, k, kw, _first, overwrite="block"),
+    OVERWRITE + "; the maximum's pixel assigned, the last window wins":
+        lambda g, x, k, **kw: _route(g, x, k, kw, _first, overwrite="pixel"),
+    "NaN ignored (torch: the gradient goes to the NaN)":
+        lambda g, x, k, **kw: _route(g, x, k, kw, _no_nan),
+}
+
+
+def _k2(k):
+    kh, kw_ = (k, k) if np.ndim(k) == 0 else k
+    return kh * kw_
+
+
+def _avg_divisor(mode):
+    """The divisor always k*k, or always the count of input pixels in the window."""
+    def forward(x, k, **kw):
+        if kw.get("divisor_override") is not None:
+            raise ValueError("override")
+        if mode == "kk":
+            return ref.avg_pool2d(x, k, **{**kw, "divisor_override": _k2(k)})
+        return ref.avg_pool2d(x, k, **{**kw, "count_include_pad": False})
+
+    def backward(g, x, k, **kw):
+        if kw.get("divisor_override") is not None:
+            raise ValueError("override")
+        if mode == "kk":
+            return ref.avg_pool2d_backward(g, x, k, **{**kw, "divisor_override": _k2(k)})
+        return ref.avg_pool2d_backward(g, x, k, **{**kw, "count_include_pad": False})
+    return forward, backward
+
+
+def _avg_overwrite(g, x, k, **kw):
+    geo = _geo(x, k, kw)
+    div = _divisors(x, k, kw)
+    if not np.all(div > 0):
+        raise ValueError("empty window")
+    blocks = np.broadcast_to((g / div)[..., None, None], g.shape + geo.kernel)
+    return _crop(_overwrite(blocks, geo, False), geo)
+
+
+def _divisors(x, k, kw):
+    """(Ho, Wo) divisors, read off the reference: avg_pool of ones * divisor = count."""
+    from cnnref.reference.pooling import _divisor
+    geo = _geo(x, k, kw)
+    return _divisor(geo, kw.get("count_include_pad", True), kw.get("divisor_override"), "m")
+
+
+_KK = "divisor always k*k (count_include_pad=False and the ceil_mode overhang ignored)"
+_CLIPPED = "divisor always the count of input pixels (count_include_pad=True ignored)"
+_kk_f, _kk_b = _avg_divisor("kk")
+_cl_f, _cl_b = _avg_divisor("clipped")
+
+AVG_POOL2D = {
+    _KK: _kk_f,
+    _CLIPPED: _cl_f,
+    "divisor_override ignored": _with(ref.avg_pool2d, divisor_override=None),
+    FLOOR: _with(ref.avg_pool2d, ceil_mode=False),
+    CEIL: _with(ref.avg_pool2d, ceil_mode=True),
+}
+
+AVG_POOL2D_BACKWARD = {
+    _KK: _kk_b,
+    _CLIPPED: _cl_b,
+    "divisor_override ignored": _with(ref.avg_pool2d_backward, divisor_override=None),
+    OVERWRITE + "; each window's block assigned, the last window wins": _avg_overwrite,
+}
+
+POOL_MUTANTS = {"max_pool2d": MAX_POOL2D, "max_pool2d_backward": MAX_POOL2D_BACKWARD,
+                "avg_pool2d": AVG_POOL2D, "avg_pool2d_backward": AVG_POOL2D_BACKWARD}

@@ -1,0 +1,147 @@
+"""`cnnref check` cases for the activations (FORMULAS C6), softmax / log_softmax, the softmax
+cross-entropy (C2, C3) and the dense layer (C1, C4), PyTorch semantics: ReLU's derivative
+is 0 at 0, leaky ReLU's is negative_slope at 0, softmax and log_softmax must not overflow
+on large logits (~1000), cross_entropy is the mean over the batch, and
+`*_backward(grad_out, <inputs>)` multiplies by a random upstream gradient.
+NaN inputs are not part of the battery (torch's ReLU passes the gradient through a NaN).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cnnref.verification.check.protocol import CheckCase
+from cnnref.verification.operators.spec import OpSpec, grad_like
+from cnnref.verification.core.strategies import (Case, cross_entropy_cases, dense_cases,
+                                     elementwise_cases, make_arrays, softmax_cases)
+
+
+def _features(args, kwargs) -> frozenset:
+    x = args.get("x", args.get("logits"))
+    f = {f"rank {x.ndim}"} if "dim" in args else set()
+    f |= {"x == 0"} if np.any(x == 0) else set()
+    f |= {"|x| >= 30"} if np.any(np.abs(x) >= 30) else set()
+    if "dim" in args:
+        f |= {"dim < 0"} if args["dim"] < 0 else {"dim >= 0"}
+    f |= {"negative_slope != 0.01"} if kwargs.get("negative_slope", 0.01) != 0.01 else set()
+    f |= {"bias"} if args.get("bias") is not None else set()
+    f |= {"batch>1"} if "weight" in args and x.shape[0] > 1 else set()
+    return frozenset(f)
+
+
+def _builder(op: str, backward: bool):
+    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> CheckCase:
+        arrays = make_arrays(case, np.dtype(dtype))
+        kw = dict(case.kwargs)
+        if "logits" in arrays:     # class targets from the seed, int64 like torch
+            rng = np.random.default_rng(case.seed + 2)
+            n, classes = arrays["logits"].shape
+            arrays["target"] = rng.integers(0, classes, n)
+        if "dim" in kw:            # dim is required: passed by position
+            arrays["dim"] = kw.pop("dim")
+        if backward:
+            out = _out_shape(arrays)
+            g = grad_like(out, case.seed, case.exact, dtype)
+            arrays = {"grad_out": float(g) if out == () else g, **arrays}
+        feats = _features(arrays, kw) | ({"float32"} if dtype == "float32" else set())
+        return CheckCase(op, arrays, kw, dtype, family, label or repr(case), case.exact,
+                         feats, probe)
+    return build
+
+
+def _out_shape(arrays) -> tuple:
+    if "logits" in arrays:
+        return ()
+    if "weight" in arrays:
+        return (arrays["x"].shape[0], arrays["weight"].shape[0])
+    return arrays["x"].shape
+
+
+def _fixed(op: str, backward: bool, rows, family: str):
+    """Cases with given values: rows of (args without grad_out, kwargs, label)."""
+    def cases() -> list[CheckCase]:
+        out = []
+        for i, (args, kw, label) in enumerate(rows):
+            args = {k: np.asarray(v, dtype=np.float64) if v is not None and k in (
+                "x", "logits", "weight", "bias") else v for k, v in args.items()}
+            if "logits" in args:
+                args["target"] = np.asarray(args["target"], dtype=np.int64)
+            if backward:
+                shape = _out_shape(args)
+                g = grad_like(shape, 4000 + i, True, np.float64)
+                args = {"grad_out": float(g) if shape == () else g, **args}
+            out.append(CheckCase(op, args, dict(kw), "float64", family, label, True,
+                                 _features(args, kw)))
+        return out
+    return cases
+
+
+_ACT_X = [[-3.0, -1.0, 0.0, 0.5, 2.0], [1.0, 0.0, -0.5, 4.0, -2.0]]
+_LARGE = [[-1000.0, -40.0, 0.0, 40.0, 1000.0]]
+EXAMPLES = {
+    "relu": [({"x": [-1.0, 0.0, 2.0]}, {}, "C6: relu([-1, 0, 2]) = [0, 0, 2]; f'(0) = 0")],
+    "leaky_relu": [({"x": [-2.0, 3.0, 0.0]}, {"negative_slope": 0.1},
+                    "C6: leaky_relu([-2, 3, 0], 0.1) = [-0.2, 3, 0]")],
+    "sigmoid": [({"x": [0.0, 2.0, -2.0]}, {}, "C6: sigmoid(0) = 0.5, f' = f (1 - f)")],
+    "tanh": [({"x": [0.0, 1.0, -1.0]}, {}, "C6: tanh(0) = 0, f' = 1 - f^2")],
+    "softmax": [({"x": [0.0, np.log(3.0)], "dim": 0}, {}, "softmax([0, ln 3]) = [1/4, 3/4]")],
+    "log_softmax": [({"x": [1000.0, 1000.0], "dim": 0}, {},
+                     "log_softmax([1000, 1000]) = [-ln 2, -ln 2]")],
+    "cross_entropy": [({"logits": [[0.0, 0.0]], "target": [1]}, {},
+                       "C2: logits [[0, 0]], target [1] -> ln 2")],
+    "dense": [({"x": [[1.0, 2.0]], "weight": [[3.0, 4.0]], "bias": [5.0]}, {},
+               "C1: x [[1, 2]], W [[3, 4]], b [5] -> [[16]]")],
+}
+CORNERS = {
+    "relu": [({"x": _ACT_X}, {}, "corner 0: zeros and both signs"),
+             ({"x": _LARGE}, {}, "corner 1: |x| = 1000")],
+    "leaky_relu": [({"x": _ACT_X}, {}, "corner 0: default slope 0.01"),
+                   ({"x": _ACT_X}, {"negative_slope": 0.2}, "corner 1: slope 0.2"),
+                   ({"x": _LARGE}, {"negative_slope": 0.2}, "corner 2: |x| = 1000")],
+    "sigmoid": [({"x": _ACT_X}, {}, "corner 0"), ({"x": _LARGE}, {}, "corner 1: |x| = 1000")],
+    "tanh": [({"x": _ACT_X}, {}, "corner 0"), ({"x": _LARGE}, {}, "corner 1: |x| = 1000")],
+    "softmax": [({"x": _ACT_X, "dim": 1}, {}, "corner 0: rows"),
+                ({"x": _ACT_X, "dim": 0}, {}, "corner 1: columns (dim 0)"),
+                ({"x": [[1000.0, 1001.0, 999.0], [-1000.0, 0.0, 3.0]], "dim": -1}, {},
+                 "corner 2: logits ~ 1000 (subtract the maximum first)")],
+    "cross_entropy": [({"logits": [[1.0, 2.0, 0.0], [0.5, -1.0, 3.0]], "target": [2, 2]}, {},
+                       "corner 0: batch of 2 (the mean, not the sum)"),
+                      ({"logits": [[1000.0, 1001.0, 999.0], [0.0, -1000.0, 2.0]],
+                        "target": [0, 1]}, {}, "corner 1: logits ~ 1000")],
+    "dense": [({"x": [[1.0, -2.0, 0.0], [3.0, 1.0, -1.0]], "weight": [[1.0, 2.0, -1.0],
+                                                                     [0.0, 3.0, 2.0]],
+                "bias": [1.0, -2.0]}, {}, "corner 0: in 3, out 2, batch 2"),
+              ({"x": [[2.0, -1.0], [1.0, 3.0]], "weight": [[1.0, 4.0], [-2.0, 3.0]],
+                "bias": None}, {}, "corner 1: square weight, no bias")],
+}
+CORNERS["log_softmax"] = CORNERS["softmax"] + [
+    ({"x": [[0.0, -800.0]], "dim": 1}, {}, "corner 3: log of a probability below 1e-300")]
+
+STRATEGIES = {"leaky_relu": lambda exact: elementwise_cases(exact, slope=True),
+              "softmax": softmax_cases, "log_softmax": softmax_cases,
+              "cross_entropy": cross_entropy_cases, "dense": dense_cases}
+POSITIONAL = {"softmax": ("x", "dim"), "log_softmax": ("x", "dim"),
+              "cross_entropy": ("logits", "target"), "dense": ("x", "weight", "bias")}
+ALL = {"softmax": ("dim < 0", "dim >= 0", "rank 1", "rank 2", "rank 3", "rank 4",
+                   "|x| >= 30"),
+       "cross_entropy": ("|x| >= 30",), "dense": ("bias", "batch>1"),
+       "leaky_relu": ("negative_slope != 0.01", "x == 0")}
+ALL["log_softmax"] = ALL["softmax"]
+
+
+def _spec(name: str, backward: bool) -> OpSpec:
+    op = name + ("_backward" if backward else "")
+    outputs = ("grad_x", "grad_weight", "grad_bias") if name == "dense" and backward else \
+        ("grad_x",) if backward else ("out",)
+    defaults = {"negative_slope": 0.01} if name == "leaky_relu" else {}
+    features = ALL.get(name, ("x == 0", "|x| >= 30")) + ("float32", "exact integers")
+    return OpSpec(op, (("grad_out",) if backward else ()) + POSITIONAL.get(name, ("x",)),
+                  frozenset({"bias"}) if name == "dense" else frozenset(), defaults, outputs,
+                  _fixed(op, backward, EXAMPLES[name], "examples"),
+                  _fixed(op, backward, CORNERS[name], "corners"),
+                  STRATEGIES.get(name, elementwise_cases), _builder(op, backward), _features,
+                  cost=0.25, all_features=features)
+
+
+NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy",
+         "dense")
+MISC_OPS = tuple(_spec(name, bw) for name in NAMES for bw in (False, True))

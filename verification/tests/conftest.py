@@ -1,0 +1,90 @@
+"""Hypothesis profiles and the record of worst errors.
+
+HYPOTHESIS_PROFILE=quick (default; derandomised, so CI is reproducible) or thorough
+(>= 300 examples per property, random). The worst |error| / allowed per tensor seen by the
+harness is written to $CNNREF_RECORD (JSON) at the end of the session when that is set.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from cnnref.report import speedup
+
+settings.register_profile("quick", max_examples=25, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=300, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
+
+def pytest_collection_modifyitems(items):
+    """`@pytest.mark.formulas("C7", "C11")` becomes the JUnit testcase property `formulas`,
+    which the correctness report reads (cnnref/report/correctness.py)."""
+    for item in items:
+        ids = [i for mark in item.iter_markers("formulas") for i in mark.args]
+        if ids:
+            item.user_properties.append(("formulas", " ".join(ids)))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = os.environ.get("CNNREF_RECORD")
+    if not path:
+        return
+    from cnnref.verification.core.harness import RECORD
+    rows = [{"op": op, "tensor": t, "candidate": c, "dtype": d, "worst_ratio": r}
+            for (op, t, c, d), r in sorted(RECORD.items())]
+    with open(path, "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+# --- a synthetic benchmark run, shared by the report tests -----------------------------
+
+GFLOP = 1e9
+
+
+def _row(op, case, dtype, algo, seconds, flops=GFLOP, runs=5, spread=0.0, **extra):
+    times = [seconds * (1 + spread * (i - runs // 2)) for i in range(runs)]
+    return dict(op=op, case=case, title=case, dtype=dtype, algorithm=algo, times=times,
+                flops=flops, worst_error_ratio=0.1, **extra)
+
+
+def make_synthetic_run(scale: float = 1.0) -> dict:
+    """GEMM peak 100 GFLOP/s (f64) and 200 (f32): 1 GFLOP in 10 ms and 5 ms."""
+    rows = [_row("gemm", "square", "float64", "numpy_matmul", 0.010),
+            _row("gemm", "square", "float32", "numpy_matmul", 0.005)]
+    doc = dict(workspace_bytes=900, x_bytes=100)
+    rows += [_row("conv_forward", "documents_p0", "float64", "loops", 4.0, runs=2, **doc),
+             _row("conv_forward", "documents_p0", "float64", "naive", 1.0, runs=2, **doc),
+             _row("conv_forward", "documents_p0", "float64", "numba", 0.010, **doc),
+             _row("conv_forward", "documents_p0", "float64", "im2col", 0.002 * scale, **doc),
+             _row("conv_forward", "documents_p1", "float64", "im2col", 0.002, **doc),
+             _row("conv_backward", "documents_p0", "float64", "numba", 0.030),
+             _row("conv_backward", "documents_p0", "float64", "auto", 0.006)]
+    for dtype, im, tc, bw, tbw in (("float64", 0.05, 0.10, 0.12, 0.09),
+                                   ("float32", 0.02, 0.01, 0.03, 0.02)):
+        rows += [_row("conv_forward", "resnet3x3", dtype, "im2col", im),
+                 _row("conv_forward", "resnet3x3", dtype, "torch", tc),
+                 _row("conv_backward", "resnet3x3", dtype, "auto", bw),
+                 _row("conv_backward", "resnet3x3", dtype, "torch", tbw)]
+        for cap, t, default, unlimited in ((2**20, 0.95 * im, False, False),
+                                           (8 * 2**20, 1.05 * im, True, False),
+                                           (2**30, im, False, True)):
+            rows.append(_row("im2col_workspace", "resnet3x3", dtype, "im2col", t,
+                             workspace_cap=cap, workspace_bytes=cap, default_cap=default,
+                             unlimited=unlimited))
+    env = {"cpu": "test cpu", "cpu_count": 2, "affinity": 2, "env": {}, "numpy": "2",
+           "threadpools": [{"internal_api": "openblas", "version": "0.3", "num_threads": 2,
+                            "architecture": "SkylakeX", "threading_layer": "pthreads"}]}
+    return {"schema": speedup.SCHEMA, "profile": "quick", "created": "now", "results": rows,
+            "groups": {g: {"environment": env, "seconds": 1.0, "skipped": None}
+                       for g in ("numpy", "numba", "torch")}}
+
+
+@pytest.fixture
+def synthetic_run():
+    """make_synthetic_run(scale=1.0) -> a bench.json dict whose figures are plain arithmetic."""
+    return make_synthetic_run

@@ -1,0 +1,256 @@
+"""The report pipelines on synthetic runs (numbers chosen so every expected value is
+plain arithmetic), the SVG output, regression comparison, the dashboard's providers, the
+benchmark check that rejects wrong results, and the rendered page in headless Chromium."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from html import escape
+
+import numpy as np
+import pytest
+
+from cnnref.report import dashboard, speedup, svg
+from cnnref.report.speedup_render import render_html, render_markdown
+
+CHROMIUM = "/usr/bin/chromium"
+GFLOP = 1e9
+
+
+def _targets(data):
+    return {t["name"]: t for t in data["targets"]}
+
+
+@pytest.mark.formulas("D1")
+def test_d1_targets_from_synthetic_run(synthetic_run):
+    t = _targets(speedup.compute(synthetic_run()))
+    # 4.0 s / 0.002 s = 2000x >= 1000; 1.0 / 0.002 = 500x < 1000; 0.010 / 0.002 = 5x >= 4
+    assert t["im2col vs loops"]["measured"] == pytest.approx(2000) and t["im2col vs loops"]["met"]
+    assert t["im2col vs naive"]["measured"] == pytest.approx(500)
+    assert t["im2col vs naive"]["met"] is False
+    assert t["im2col vs numba"]["measured"] == pytest.approx(5) and t["im2col vs numba"]["met"]
+
+
+def test_torch_peak_backward_and_cap_targets(synthetic_run):
+    t = _targets(speedup.compute(synthetic_run()))
+    assert t["f64 vs torch"]["measured"] == pytest.approx(0.10 / 0.05)          # 2.0 >= 1.5
+    assert t["f64 vs torch"]["met"]
+    assert t["f32 vs torch"]["measured"] == pytest.approx(0.02 / 0.01)          # 2.0 > 1.5
+    assert t["f32 vs torch"]["met"] is False
+    # 1 GFLOP / 0.02 s = 50 GFLOP/s of a 200 GFLOP/s peak: 25 % < 50 %
+    assert t["f32 of GEMM peak"]["measured"] == pytest.approx(0.25)
+    assert t["f32 of GEMM peak"]["met"] is False
+    assert t["backward float64 vs torch"]["measured"] == pytest.approx(0.12 / 0.09)
+    assert t["backward float32 vs torch"]["met"]                                # 1.5 <= 2
+    assert t["cap cost float64"]["measured"] == pytest.approx(0.05)             # 1.05 / 1 - 1
+    assert t["cap cost float32"]["met"]
+
+
+@pytest.mark.formulas("D1", "D2")
+def test_claims_side_by_side(synthetic_run):
+    claims = {c["what"]: c for c in speedup.compute(synthetic_run())["claims"]}
+    assert claims["pure-Python loops, 10 runs (s)"]["ours"] == pytest.approx(40.0)
+    assert claims["numba speed-up over pure-Python loops (x)"]["ours"] == pytest.approx(400)
+    fb = claims["numba (fwd + bwd) time / im2col (fwd + bwd) time"]
+    assert fb["ours"] == pytest.approx((0.010 + 0.030) / (0.002 + 0.006))
+    assert fb["documents"] == speedup.CLAIMS["numba_over_im2col_fwd_bwd"]
+    assert claims["im2col columns / input size, documents_p0 (k*k = 9)"]["ours"] == 9.0
+
+
+def test_table_rows_carry_peak_fraction_and_speedups(synthetic_run):
+    rows = {(r["op"], r["case"], r["dtype"], r["algorithm"]): r
+            for r in speedup.compute(synthetic_run())["table"]}
+    r = rows[("conv_forward", "resnet3x3", "float64", "im2col")]
+    assert r["gflops"] == pytest.approx(20.0) and r["of_peak"] == pytest.approx(0.2)
+    assert r["vs_torch"] == pytest.approx(2.0) and r["vs_naive"] is None
+    assert rows[("conv_forward", "documents_p0", "float64", "loops")]["vs_loops"] is None
+
+
+def test_missing_gemm_is_an_error(synthetic_run):
+    raw = synthetic_run()
+    raw["results"] = [r for r in raw["results"] if r["op"] != "gemm"]
+    with pytest.raises(ValueError, match="GEMM"):
+        speedup.compute(raw)
+
+
+def test_missing_torch_row_is_an_error(synthetic_run):
+    raw = synthetic_run()
+    raw["results"] = [r for r in raw["results"] if r["algorithm"] != "torch"]
+    with pytest.raises(ValueError, match="torch"):
+        speedup.compute(raw)
+
+
+def test_numba_absent_is_reported_not_invented(synthetic_run):
+    raw = synthetic_run()
+    raw["results"] = [r for r in raw["results"] if r["algorithm"] != "numba"]
+    raw["groups"]["numba"]["skipped"] = "numba is not installed"
+    data = speedup.compute(raw)
+    t = _targets(data)["im2col vs numba"]
+    assert t["met"] is None and t["measured"] is None and "not installed" in t["detail"]
+    assert "not measured" in render_markdown(data)
+
+
+def test_stats_noise_is_the_scaled_mad():
+    assert speedup.stats([1.0, 1.0, 1.0])["noise"] == 0.0
+    # median 2, |deviations| 1, 0, 1 -> MAD 1 -> 1.4826 * 1 / 2
+    assert speedup.stats([1.0, 2.0, 3.0])["noise"] == pytest.approx(1.4826 / 2)
+    assert speedup.stats([1.0, 2.0])["noise"] is None
+
+
+def test_compare_flags_against_noise(synthetic_run):
+    old = synthetic_run()
+    slow = synthetic_run(scale=1.5)            # documents_p0 im2col 50 % slower, no spread
+    verdicts = {r["key"]: r["verdict"] for r in speedup.compare(old, slow)}
+    assert verdicts["conv_forward documents_p0 float64 im2col"] == "regression"
+    assert verdicts["conv_forward resnet3x3 float64 im2col"] == "within noise"
+    assert verdicts["conv_forward documents_p0 float64 loops"] == "no noise estimate"
+
+
+def test_compare_tolerates_changes_inside_a_large_spread(synthetic_run):
+    def noisy(scale):
+        raw = synthetic_run(scale)
+        for r in raw["results"]:                 # repeats spread by +-20 % and +-40 %
+            r["times"] = [t * f for t, f in zip(r["times"], (0.6, 0.8, 1.0, 1.2, 1.4))]
+        return raw
+    verdicts = {r["key"]: r["verdict"] for r in speedup.compare(noisy(1.0), noisy(1.1))}
+    # sigma = 1.4826 * 0.2 per run, sqrt(2) combined ~ 0.42; ln(1.1) ~ 0.095 < 3 sigma
+    assert verdicts["conv_forward documents_p0 float64 im2col"] == "within noise"
+
+
+def test_markdown_and_html_render_every_target(synthetic_run):
+    data = speedup.compute(synthetic_run())
+    data["comparison"] = speedup.compare(synthetic_run(), synthetic_run(1.5))
+    md, html = render_markdown(data), render_html(data)
+    for t in data["targets"]:
+        assert t["claim"] in md and escape(t["claim"]) in html
+    assert "NOT MET" in md and "regression" in md
+    assert html.count("<svg") >= 5
+
+
+def _svg_root(text):
+    return ET.fromstring(text)
+
+
+def test_bar_chart_is_valid_svg_with_one_bar_per_value():
+    out = svg.bar_chart("t <&>", ["a", "b"], {"x": [1.0, 10.0], "y": [None, 100.0]},
+                        unit="ms", log=True)
+    root = _svg_root(out)
+    ns = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in root.iter(ns + "rect") if r.find(ns + "title") is not None]
+    assert len(bars) == 3                                   # None draws nothing
+    widths = sorted(float(r.get("width")) for r in bars)
+    # log scale over decades 1..100: 1 -> minimum width, 10 -> half, 100 -> full
+    assert widths[2] == pytest.approx(2 * widths[1], rel=1e-3)
+
+
+def test_line_chart_is_valid_svg():
+    root = _svg_root(svg.line_chart("ws", {"f64": [(1, 2.0), (8, 3.0)]}, "MiB", "ms"))
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}circle"))) == 2
+
+
+def test_chart_without_data_is_an_error():
+    with pytest.raises(ValueError, match="nothing to plot"):
+        svg.bar_chart("t", ["a"], {"x": [None]})
+
+
+def test_dashboard_renders_its_sections_self_contained(tmp_path, synthetic_run):
+    (tmp_path / "bench.json").write_text(json.dumps(synthetic_run()))
+    sections = dashboard.build_sections(tmp_path, dashboard.providers("speedup"))
+    assert [s.name for s in sections] == ["speedup"]
+    page = dashboard.render_page(sections)
+    assert 'id="speedup"' in page and "<svg" in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)   # nothing fetched
+
+
+def test_benchmark_check_rejects_a_wrong_result():
+    from cnnref.benchmarks.cases import CASES_BY_NAME, ConvCheck
+    from cnnref import reference as ref
+    case = CASES_BY_NAME["documents_p0"].small()
+    check = ConvCheck(case, "float32")
+    good = ref.conv2d(check.x64.astype(np.float32), check.w64.astype(np.float32), **case.kwargs)
+    assert check.check("conv_forward", {"out": good}, "im2col") <= 1
+    bad = good.copy()
+    bad[0, 0, 0, 0] += 1e-3 * (1 + abs(bad[0, 0, 0, 0]))
+    with pytest.raises(AssertionError, match="im2col out"):
+        check.check("conv_forward", {"out": bad}, "im2col")
+
+
+def _chromium(page, tmp_path):
+    """Render `page` headless: (DOM after load, stderr); a screenshot is written too."""
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
+             "--v=0", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True,
+                         text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    shot = tmp_path / "shot.png"
+    subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1400,3000",
+                            page.as_uri()], capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 20_000, "blank page (a blank page is a few KB)"
+    return dom.stdout, dom.stderr
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium not installed (CI)")
+def test_dashboard_renders_in_headless_chromium(tmp_path, synthetic_run):
+    (tmp_path / "bench.json").write_text(json.dumps(synthetic_run()))
+    page = tmp_path / "index.html"
+    page.write_text(dashboard.render_page(dashboard.build_sections(
+        tmp_path, dashboard.providers("speedup"))))
+    dom, log = _chromium(page, tmp_path)
+    assert dom.count("<svg") >= 5 and dom.count("<table") >= 3
+    assert "CONSOLE" not in log, log[-2000:]
+
+
+COMMITTED = pathlib.Path(__file__).resolve().parents[2] / "reports" / "index.html"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) or not COMMITTED.exists(),
+                    reason="chromium not installed (CI) or no reports/index.html")
+def test_committed_dashboard_renders_every_section(tmp_path):
+    """The dashboard `cnnref report` wrote: every section, its tables and plots render,
+    nothing is fetched, no console errors."""
+    html = COMMITTED.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    dom, log = _chromium(COMMITTED, tmp_path)
+    for section in ("verification", "correctness", "speedup"):
+        assert f'id="{section}"' in dom, f"section {section} missing from the page"
+    assert dom.count("<svg") >= 5 and dom.count("<table") >= 6
+    assert "CONSOLE" not in log, log[-2000:]
+
+
+def test_report_command_end_to_end_on_tiny_shapes(tmp_path):
+    from cnnref.cli import main
+    assert main(["report", "--profile", "ci", "--no-verify", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "speedup.md").read_text()
+    assert "## Targets" in md and "GEMM throughput" in md
+    assert "<svg" in (tmp_path / "index.html").read_text()
+    runs = list((tmp_path / "runs").iterdir())
+    assert main(["report", "--from", str(runs[0]), "--compare", str(runs[0]),
+                 "--out", str(tmp_path)]) == 0
+    assert "Comparison with the saved run" in (tmp_path / "speedup.md").read_text()
+
+
+def test_training_section_renders_tables_and_inline_figures(tmp_path):
+    """The training provider finds reports/training/*.json beside reports/runs/<run> and
+    renders its tables as HTML with the figures inline; without results it is left out."""
+    from cnnref.report import training as train_report
+    run_dir = tmp_path / "runs" / "r1"
+    run_dir.mkdir(parents=True)
+    assert train_report.build(run_dir) is None
+    epochs = [{"epoch": e, "loss": 1.0 / e, "train_acc": 0.5 + e / 10, "test_acc": 0.4 + e / 10}
+              for e in (1, 2, 3)]
+    result = {"net": "tiny", "data": "synthetic", "n_train": 8, "n_test": 4, "epochs": 3,
+              "batch": 2, "models": {"tiny": {"spec": "INPUT 1x4x4 -> FC 2", "lr": 0.1,
+                                              "epochs": epochs, "params": 34}}}
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "tiny.json").write_text(json.dumps(result))
+    data = train_report.build(run_dir)
+    html = train_report.render_html(data)
+    assert "<table>" in html and "<td>70.0%</td>" in html     # test_acc of epoch 3
+    assert html.count("<svg") == 2 and "![" not in html
+    assert "| tiny |" in train_report.render_markdown(data)
