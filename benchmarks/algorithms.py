@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnref import reference as ref
 from cnnref.benchmarks import loops
-from cnnref.benchmarks.cases import ConvCase, conv_inputs
+from cnnref.benchmarks.cases import POOL_OPS, ConvCase, conv_inputs, first, pool_inputs
 
 FORWARD = ("naive", "loops", "numba", "im2col", "fft", "torch", "torch_cuda")
 BACKWARD = ("loops", "numba", "auto", "col2im", "documents", "torch", "torch_cuda")
@@ -53,6 +53,8 @@ def unavailable(op: str, algorithm: str, case: ConvCase) -> str | None:
 
 
 def cuda_available() -> bool:
+    # torch here and in the torch branches below, not at the top: the runner's NumPy
+    # process imports this module and must never load torch (thread pools, see runner.py)
     import torch
     return torch.cuda.is_available()
 
@@ -76,7 +78,7 @@ def prepare(op: str, algorithm: str, case: ConvCase, dtype: str) -> Prepared:
 
 
 def _prepare_torch(op, device, x, w, g, kw) -> Prepared:
-    import torch
+    import torch    # deferred: see cuda_available
     import torch.nn.functional as F
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -112,7 +114,6 @@ POOL_ALGORITHMS = ("reference", "torch", "torch_cuda")
 
 def prepare_pool(op: str, algorithm: str, case, dtype: str) -> Prepared:
     """Pooling forward (out) or backward (grad_x) by the reference or torch."""
-    from cnnref.benchmarks.cases import POOL_OPS, first, pool_inputs
     func, backward = POOL_OPS[op]
     x, g = pool_inputs(case, dtype)
     kw = case.kwargs
@@ -122,7 +123,7 @@ def prepare_pool(op: str, algorithm: str, case, dtype: str) -> Prepared:
         else:
             fn = lambda: getattr(ref, func)(x, **kw)  # noqa: E731
         return Prepared(fn, lambda r: {"grad_x" if backward else "out": r})
-    import torch
+    import torch    # deferred: see cuda_available
     import torch.nn.functional as F
     device = "cuda" if algorithm == "torch_cuda" else "cpu"
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)

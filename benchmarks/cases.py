@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cnnref import reference as ref
-from cnnref.verification.core.harness import assert_close, call_repr
-from cnnref.verification.core.tolerances import bounds_for
+from cnnref.verification.core.compare import assert_close
+from cnnref.verification.core.cases import call_repr
+from cnnref.verification.operators.registry import REGISTRY, bounds_for
 
 
 @dataclass(frozen=True)
@@ -202,13 +203,12 @@ POOL_OPS = {"max_pool_forward": ("max_pool2d", False), "max_pool_backward": ("ma
 def pool_missing(op: str) -> str | None:
     """Why the pooling benchmark `op` cannot run yet (the reference function or its
     tolerance rule is not written), or None."""
-    from cnnref.verification.core.tolerances import RULES
     func, backward = POOL_OPS[op]
     name = func + ("_backward" if backward else "")
     if not hasattr(ref, name):
         return f"reference.{name} does not exist yet"
-    if name not in RULES:
-        return f"verification/core/tolerances.py has no rule for {name!r} yet"
+    if name not in REGISTRY:
+        return f"the operator registry has no entry for {name!r} yet"
     return None
 
 

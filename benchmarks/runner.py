@@ -20,9 +20,15 @@ import time
 
 import numpy as np
 
+from cnnref import reference as ref
 from cnnref.benchmarks import algorithms as al
-from cnnref.benchmarks.cases import (CONV_CASES, DTYPES, POOL_CASES, POOL_OPS, ConvCheck, check_pool,
-                              pool_missing)
+from cnnref.benchmarks import loops
+from cnnref.benchmarks.cases import (CASES_BY_NAME, CONV_CASES, DTYPES, POOL_CASES, POOL_OPS,
+                                     ConvCheck, check_pool, pool_missing)
+from cnnref.reference.conv_args import conv_geometry
+from cnnref.reference.im2col import chunk_size
+from cnnref.verification.core.compare import assert_close
+from cnnref.verification.core.tolerances import Bound
 
 # profile -> (minimum seconds of timing per measurement, minimum repeats, small shapes,
 #             where the pure-Python loops run: 'd1' = documents_p0 float64 only, or 'all')
@@ -127,10 +133,6 @@ def measure_pool(group, profile, log):
 def measure_workspace(profile, log):
     """im2col forward on the ResNet 3x3 layer under several workspace caps (D2: the
     column buffer is kH*kW times the output planes; the cap bounds it)."""
-    from cnnref.benchmarks.cases import CASES_BY_NAME
-    from cnnref import reference as ref
-    from cnnref.reference.conv import chunk_size
-    from cnnref.reference.conv_args import conv_geometry
     min_time, min_rep, small, _ = PROFILES[profile]
     case = CASES_BY_NAME[WORKSPACE_CASE]
     case = case.small() if small else case
@@ -157,8 +159,6 @@ def measure_workspace(profile, log):
 def measure_gemm(profile, log):
     """Square GEMM throughput, the practical ceiling of im2col + GEMM, checked against
     float64 under the table's direct-sum bound."""
-    from cnnref.verification.core.harness import assert_close
-    from cnnref.verification.core.tolerances import Bound
     min_time, min_rep, small, _ = PROFILES[profile]
     for dtype in DTYPES:
         for n in ((64, 128) if small else (1024, 2048)):
@@ -176,6 +176,7 @@ def measure_gemm(profile, log):
 def environment(group: str) -> dict:
     """Which BLAS, kernel and thread counts ran, read after the timings (libraries are
     loaded by then)."""
+    # threadpoolctl is a dev dependency (optional): imported only where it is used
     from threadpoolctl import threadpool_info
     info = {"group": group, "python": platform.python_version(), "numpy": np.__version__,
             "machine": platform.machine(), "cpu": _cpu_model(), "cpu_count": os.cpu_count(),
@@ -183,6 +184,8 @@ def environment(group: str) -> dict:
             else None, "env": {k: os.environ[k] for k in ENV_KEYS if k in os.environ},
             "threadpools": threadpool_info()}
     if group == "torch":
+        # here, not at the top: the NumPy group's process must never load torch (their
+        # thread pools slow each other down), and this module runs every group
         import torch
         blas = re.findall(r"BLAS_INFO=(\w+)", torch.__config__.show())
         info.update(torch=torch.__version__, torch_threads=torch.get_num_threads(),
@@ -190,7 +193,7 @@ def environment(group: str) -> dict:
                     mkldnn=bool(torch.backends.mkldnn.is_available()),
                     cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
     if group == "numba":
-        import numba
+        import numba    # optional dependency; this group's process has it (run() checks)
         info["numba"] = numba.__version__
     return info
 
@@ -210,7 +213,6 @@ def run(group: str, profile: str, log) -> dict:
     started = time.time()
     results = []
     if group == "numba":
-        from cnnref.benchmarks import loops
         if not loops.HAVE_NUMBA:
             return {"group": group, "profile": profile, "skipped": "numba is not installed",
                     "results": [], "environment": environment("numpy")}

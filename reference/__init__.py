@@ -4,8 +4,9 @@ Arrays are NCHW, weights (C_out, C_in // groups, kH, kW); names and arguments fo
 torch.nn.functional, gradients come from `*_backward(grad_out, <same inputs>)`.
 NumPy is the only dependency. No function mutates its inputs.
 """
-from .conv import ALGORITHMS, DEFAULT_WORKSPACE_BYTES, conv2d
+from .conv import ALGORITHMS, conv2d
 from .conv_backward import METHODS as BACKWARD_METHODS, conv2d_backward
+from .im2col import DEFAULT_WORKSPACE_BYTES
 from .shapes import conv_output_shape, conv_output_size, normalize_padding, pool_output_size
 from .signal import convolve1d, convolve2d, correlate2d, rot180
 from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d,

@@ -65,3 +65,49 @@ def positive_int(value, name: str, func: str) -> int:
     if value < 1:
         raise ValueError(f"{func}: {name} must be >= 1, got {value!r}")
     return int(value)
+
+
+def check_grad_out(grad_out, expected_shape, func: str, *, ndim: int | None = None,
+                   layout: str = "", dtype=None, context: str = "") -> np.ndarray:
+    """Return `grad_out` as a floating array of the forward output's shape, or raise.
+
+    `expected_shape`: the shape the forward pass returns for these inputs. `ndim`/`layout`:
+    the rank to insist on first (see float_array). `dtype`: when given, grad_out must have
+    it too (TypeError otherwise). `context`: the inputs' shapes, for the message.
+    """
+    grad_out = float_array(grad_out, "grad_out", func, ndim, layout)
+    expected = tuple(expected_shape)
+    if grad_out.shape != expected:
+        raise ValueError(f"{func}: grad_out must have the forward output's shape {expected}, "
+                         f"got {grad_out.shape}" + (f" ({context})" if context else ""))
+    if dtype is not None and grad_out.dtype != dtype:
+        raise TypeError(f"{func}: grad_out.dtype={grad_out.dtype} differs from the "
+                        f"inputs' dtype {dtype}")
+    return grad_out
+
+
+def _one_or_tuple(values):
+    values = tuple(values)
+    return values[0] if len(values) == 1 else values
+
+
+def check_window_fits(func: str, input_size, kernel, pads, dilation, axes="HW",
+                      context: str = "") -> tuple[int, ...]:
+    """Every window must fit in the padded input; return the window span of each axis.
+
+    Per axis, a kernel of k taps with dilation d spans d*(k - 1) + 1 input pixels, which
+    must not exceed the padded length i + pad_before + pad_after. Arguments are sequences
+    with one entry per axis (`pads`: (before, after) pairs); `axes` names the axes.
+    """
+    spans = []
+    for axis, i, k, (pb, pa), d in zip(axes, input_size, kernel, pads, dilation):
+        span = d * (k - 1) + 1
+        if span > i + pb + pa:
+            raise ValueError(
+                f"{func}: kernel span {span} (kernel {_one_or_tuple(kernel)}, dilation "
+                f"{_one_or_tuple(dilation)}): the window spans {span} along {axis}, larger "
+                f"than the padded input {i} + {pb} + {pa} = {i + pb + pa} (input "
+                f"{_one_or_tuple(input_size)}, padding {_one_or_tuple(pads)}"
+                + (f", {context}" if context else "") + ")")
+        spans.append(span)
+    return tuple(spans)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import float_array
+from ._validate import check_grad_out, float_array
 
 
 def _arr(x, func):
@@ -18,11 +18,9 @@ def _arr(x, func):
 
 
 def _grad(grad_out, x, func):
-    grad_out = float_array(grad_out, "grad_out", func)
-    if grad_out.shape != x.shape:
-        raise ValueError(f"{func}: grad_out.shape={grad_out.shape} must equal "
-                         f"x.shape={x.shape}")
-    return grad_out
+    """grad_out of an elementwise op: the shape of x (the forward output's shape)."""
+    return check_grad_out(grad_out, x.shape, func,
+                          context="elementwise: grad_out.shape must equal x.shape")
 
 
 def relu(x):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import float_array, same_dtype
+from ._validate import check_grad_out, float_array, same_dtype
 
 
 def _setup(x, running_mean, running_var, weight, bias, training, func):
@@ -91,9 +91,7 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     `momentum` is accepted so that the arguments mirror batch_norm's; it has no effect."""
     func = "batch_norm_backward"
     x, arrays, axes = _setup(x, running_mean, running_var, weight, bias, training, func)
-    g = float_array(grad_out, "grad_out", func)
-    if g.shape != x.shape:
-        raise ValueError(f"{func}: grad_out.shape={g.shape} must equal x.shape={x.shape}")
+    g = check_grad_out(grad_out, x.shape, func, context=f"batch norm keeps x.shape={x.shape}")
     mean, var, shape = _stats(x, arrays, axes, training)
     s = np.sqrt(var + x.dtype.type(eps))
     xh = (x - mean) / s

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from ._validate import float_array, pair, positive_int, same_dtype
 from .shapes import Pads, conv_output_shape, normalize_padding
 
@@ -68,15 +66,3 @@ def conv_geometry(x, weight, bias, stride, padding, dilation, groups,
     geo = ConvGeometry(n, c, (h, w), k, (kh, kw), stride, pads, dilation, groups, out)
     return x, weight, bias, geo
 
-
-def check_grad_out(grad_out, geo: ConvGeometry, dtype, func: str) -> np.ndarray:
-    """grad_out must have the forward output's shape (N, K, Ho, Wo) and dtype."""
-    grad_out = float_array(grad_out, "grad_out", func, 4, "(N, C_out, H_out, W_out)")
-    expected = (geo.n, geo.k) + tuple(geo.out)
-    if grad_out.shape != expected:
-        raise ValueError(f"{func}: grad_out must have the forward output's shape "
-                         f"{expected}, got {grad_out.shape}")
-    if grad_out.dtype != dtype:
-        raise TypeError(f"{func}: grad_out.dtype={grad_out.dtype} differs from the "
-                        f"inputs' dtype {dtype}")
-    return grad_out

@@ -9,16 +9,19 @@ The documents' method (seed 000, "卷积层的训练"):
   C9  with several filters, the partial maps of all filters are summed (a sum over K);
   C10 grad_w = valid cross-correlation of the (padded) input with the restored error map;
   C11 grad_b = sum of the error map.
-col2im is the transpose of im2col: grad_cols = W^T @ grad_out, then every column entry is
-added back to the input pixel it was copied from (overlapping windows accumulate).
+col2im (im2col.py) is the transpose of im2col: grad_cols = W^T @ grad_out, then every
+column entry is added back to the input pixel it was copied from (overlapping windows
+accumulate).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .conv import chunk_size, conv2d, im2col, is_pointwise, pad_if_needed
-from .conv_args import ConvGeometry, check_grad_out, conv_geometry
-from .windows import dilate2d, fold
+from .conv import conv2d
+from ._validate import check_grad_out
+from .conv_args import ConvGeometry, conv_geometry
+from .im2col import chunk_size, col2im, im2col, is_pointwise, pad_if_needed
+from .windows import dilate2d
 
 METHODS = ("documents", "col2im")
 
@@ -39,7 +42,9 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     func = "conv2d_backward"
     x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups,
                                          func)
-    grad_out = check_grad_out(grad_out, geo, x.dtype, func)
+    grad_out = check_grad_out(grad_out, (geo.n, geo.k) + geo.out, func, ndim=4,
+                              layout="(N, C_out, H_out, W_out)", dtype=x.dtype,
+                              context=f"x.shape={x.shape}, weight.shape={weight.shape}")
     if method in ("auto", "col2im"):
         gx, gw = _backward_col2im(grad_out, x, weight, geo, workspace_bytes,
                                   as_conv=method == "auto")
@@ -99,14 +104,6 @@ def _grad_w_documents(grad_out, x, geo: ConvGeometry) -> np.ndarray:
                       stride=geo.dilation)                             # (Cg, Kg, >=kH, >=kW)
         grads.append(corr[:, :, :kh, :kw].transpose(1, 0, 2, 3))
     return np.ascontiguousarray(np.concatenate(grads, axis=0))
-
-
-def col2im(cols: np.ndarray, geo: ConvGeometry, padded_hw) -> np.ndarray:
-    """Transpose of im2col: (n, G, Cg*kH*kW, Ho*Wo) -> padded (n, C, Hp, Wp), summing
-    every entry into the pixel it was read from (windows.fold)."""
-    (kh, kw), (ho, wo) = geo.kernel, geo.out
-    taps = cols.reshape(cols.shape[0], geo.c, kh, kw, ho, wo).transpose(0, 1, 4, 5, 2, 3)
-    return fold(taps, padded_hw, geo.stride, geo.dilation)
 
 
 def _transposed_conv_pads(geo: ConvGeometry):

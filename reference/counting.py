@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import pair, positive_int
+from ._validate import check_window_fits, pair, positive_int
 from .shapes import conv_output_shape, pool_output_size
 
 
@@ -105,14 +105,12 @@ def _window_out(input_shape, kernel_size, stride, padding, func):
     c, h, w = _chw(input_shape, func)
     kernel = pair(kernel_size, "kernel_size", func, 1)
     st = kernel if stride is None else pair(stride, "stride", func, 1)
-    pads = pair(padding, "padding", func, 0)
-    out = []
-    for axis, i, kk, s, p in zip("HW", (h, w), kernel, st, pads):
-        if kk > i + 2 * p:
-            raise ValueError(f"{func}: kernel {kernel} is larger than the padded input "
-                             f"{(h, w)} + 2*{pads} along {axis}")
-        out.append(pool_output_size(i, kk, s, p, p))
-    return c, out[0], out[1], kernel[0] * kernel[1]
+    ph, pw = pair(padding, "padding", func, 0)
+    pads = ((ph, ph), (pw, pw))
+    # Pooling and subsampling here take no dilation: the window spans k pixels.
+    check_window_fits(func, (h, w), kernel, pads, (1, 1))
+    ho, wo = (pool_output_size(i, kk, s, p, p) for i, kk, s, p in zip((h, w), kernel, st, (ph, pw)))
+    return c, ho, wo, kernel[0] * kernel[1]
 
 
 def pool2d_counts(input_shape, kernel_size, stride=None, padding=0, mode="max", batch=1,

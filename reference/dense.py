@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import float_array, same_dtype
+from ._validate import check_grad_out, float_array, same_dtype
 
 
 def _check(x, weight, bias, func):
@@ -42,10 +42,9 @@ def dense_backward(grad_out, x, weight, bias=None):
     batch of delta_i a_j), grad_bias = sum of grad_out over the batch (None without bias)."""
     func = "dense_backward"
     x, weight, bias = _check(x, weight, bias, func)
-    g = float_array(grad_out, "grad_out", func, 2, "(N, out_features)")
-    if g.shape != (x.shape[0], weight.shape[0]):
-        raise ValueError(f"{func}: grad_out must have shape {(x.shape[0], weight.shape[0])}, "
-                         f"got {g.shape}")
+    g = check_grad_out(grad_out, (x.shape[0], weight.shape[0]), func, ndim=2,
+                       layout="(N, out_features)",
+                       context=f"x.shape={x.shape}, weight.shape={weight.shape}")
     return g @ weight, g.T @ x, None if bias is None else g.sum(axis=0)
 
 

@@ -32,8 +32,8 @@ import numpy as np
 
 from .dense import sgd_step
 from .losses import cross_entropy, cross_entropy_backward
-from .model_layers import (Activation, BatchNorm, Conv2d, Dense, Flatten, Layer, Pool2d,
-                           Subsample)
+from .model_layers import (ActivationLayer, BatchNormLayer, ConvLayer, DenseLayer,
+                           FlattenLayer, PoolLayer, SubsampleLayer, TrainableLayer)
 from . import netspec as ns
 from .networks import get_network, layer_names, output_shapes
 
@@ -46,7 +46,7 @@ DENSE_HIDDEN = (128, 64)
 class Sequential:
     """Layers applied in order; parameters are named '<layer>.<param>' (e.g. 'C1.weight')."""
 
-    def __init__(self, layers: list[Layer], name: str = ""):
+    def __init__(self, layers: list[TrainableLayer], name: str = ""):
         self.layers, self.name = list(layers), name
 
     def forward(self, x, training=True):
@@ -102,7 +102,7 @@ class Sequential:
         these buffers; evaluation then does not hang on the lag of momentum-0.1 averages,
         which trail weights that move fast (table18_1 at lr 0.1: the test accuracy with
         them swings between 16 % and 99 % from one epoch to the next)."""
-        norms = [layer for layer in self.layers if isinstance(layer, BatchNorm)]
+        norms = [layer for layer in self.layers if isinstance(layer, BatchNormLayer)]
         saved = [layer.momentum for layer in norms]
         for k, start in enumerate(range(0, len(x) if norms else 0, batch_size), 1):
             for layer in norms:
@@ -149,11 +149,11 @@ def _conv(spec: ns.Conv, shape, rng, scheme, dtype, name):
     live = (mask.sum(axis=(1, 2, 3)) if mask is not None else np.full(k, cin)) * kh * kw
     weight = _draw(rng, (k, cin, kh, kw), live, scheme, dtype)
     bias = _draw(rng, (k,), live, scheme, dtype, True) if spec.bias else None
-    return Conv2d(weight, bias, spec.stride, spec.padding, spec.dilation, spec.groups,
+    return ConvLayer(weight, bias, spec.stride, spec.padding, spec.dilation, spec.groups,
                   mask, name)
 
 
-def _layer(spec, shape, rng, scheme, dtype, name) -> Layer:
+def _layer(spec, shape, rng, scheme, dtype, name) -> TrainableLayer:
     """The trainable layer for one netspec layer on per-sample input `shape`."""
     if isinstance(spec, ns.Conv):
         return _conv(spec, shape, rng, scheme, dtype, name)
@@ -161,7 +161,7 @@ def _layer(spec, shape, rng, scheme, dtype, name) -> Layer:
         fan = math.prod(shape)
         w = _draw(rng, (spec.out_features, fan), fan, scheme, dtype)
         b = _draw(rng, (spec.out_features,), fan, scheme, dtype, True) if spec.bias else None
-        return Dense(w, b, name)
+        return DenseLayer(w, b, name)
     if isinstance(spec, ns.Subsample):
         (kh, kw), (sh, sw) = spec.kernel_size, spec.stride
         if not kh == kw == sh == sw:
@@ -169,16 +169,16 @@ def _layer(spec, shape, rng, scheme, dtype, name) -> Layer:
                              f"to its stride, got kernel {spec.kernel_size}, stride {spec.stride}")
         c = shape[0]
         coef = _draw(rng, (c,), kh * kw, scheme, dtype)
-        return Subsample(coef, _draw(rng, (c,), kh * kw, scheme, dtype, True), kh, name)
+        return SubsampleLayer(coef, _draw(rng, (c,), kh * kw, scheme, dtype, True), kh, name)
     if isinstance(spec, ns.Pool):
-        return Pool2d(spec.kernel_size, spec.stride, spec.padding, spec.mode, name)
+        return PoolLayer(spec.kernel_size, spec.stride, spec.padding, spec.mode, name)
     if isinstance(spec, ns.BatchNorm):
         ones, zeros = np.ones(shape[0], dtype), np.zeros(shape[0], dtype)
-        return BatchNorm(ones, zeros.copy(), zeros.copy(), ones.copy(), name=name)
+        return BatchNormLayer(ones, zeros.copy(), zeros.copy(), ones.copy(), name=name)
     if isinstance(spec, ns.Activation):
-        return Activation(spec.kind, name)
+        return ActivationLayer(spec.kind, name)
     if isinstance(spec, ns.Flatten):
-        return Flatten(name)
+        return FlattenLayer(name)
     raise TypeError(f"build: unknown layer spec {spec!r}")
 
 

@@ -1,5 +1,9 @@
 """Trainable layers built from the reference ops, one small class each (micrograd-sized).
 
+Every class here ends in `Layer` (ConvLayer, DenseLayer, ...) and holds arrays; the frozen
+specs of the same layers in netspec.py (Conv, Dense, ...) hold only sizes. model.py builds
+one of these from each spec.
+
 Every layer has `params` and `grads` (name -> array, same names), `buffers` (state that is
 not trained: batch norm's running statistics), `forward(x, training)` which caches what
 `backward` needs, and `backward(grad_out) -> grad_x` which fills `grads`. Arrays are NCHW
@@ -22,8 +26,9 @@ from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_bac
 from .pooling_documents import lenet_subsample, lenet_subsample_backward
 
 
-class Layer:
-    """Base class: no parameters; subclasses set params/grads/buffers in __init__."""
+class TrainableLayer:
+    """Base class of the trainable layers: no parameters; subclasses set
+    params/grads/buffers in __init__."""
 
     def __init__(self, name: str = ""):
         self.name = name
@@ -42,7 +47,7 @@ class Layer:
         return f"{type(self).__name__}({self.name!r}, {shapes})"
 
 
-class Conv2d(Layer):
+class ConvLayer(TrainableLayer):
     """out = conv2d(x, weight, bias, ...): x (N, C, H, W), weight (K, C/groups, kH, kW).
 
     `mask` (K, C/groups, 1, 1) of 0/1 gives a partial connection table (LeNet-5's C3:
@@ -78,13 +83,13 @@ _ACTIVATIONS = {"relu": (act.relu, act.relu_backward), "tanh": (act.tanh, act.ta
                 "sigmoid": (act.sigmoid, act.sigmoid_backward)}
 
 
-class Activation(Layer):
+class ActivationLayer(TrainableLayer):
     """Elementwise f(x) (relu, tanh, sigmoid) or softmax over axis 1; any shape."""
 
     def __init__(self, kind: str, name=""):
         super().__init__(name)
         if kind not in (*_ACTIVATIONS, "softmax"):
-            raise ValueError(f"Activation: unknown kind {kind!r}")
+            raise ValueError(f"ActivationLayer: unknown kind {kind!r}")
         self.kind = kind
 
     def forward(self, x, training=True):
@@ -97,13 +102,13 @@ class Activation(Layer):
         return _ACTIVATIONS[self.kind][1](grad_out, self._x)
 
 
-class Pool2d(Layer):
+class PoolLayer(TrainableLayer):
     """Max or mean pooling (C12, C13), torch's floor mode; mean counts the padding."""
 
     def __init__(self, kernel_size, stride, padding=0, mode="max", name=""):
         super().__init__(name)
         if mode not in ("max", "avg"):
-            raise ValueError(f"Pool2d: mode must be 'max' or 'avg', got {mode!r}")
+            raise ValueError(f"PoolLayer: mode must be 'max' or 'avg', got {mode!r}")
         self.kw = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
         self.mode = mode
 
@@ -116,7 +121,7 @@ class Pool2d(Layer):
         return back(grad_out, self._x, **self.kw)
 
 
-class Subsample(Layer):
+class SubsampleLayer(TrainableLayer):
     """LeNet's trainable subsampling (C14): coefficient[c] * (k x k block sum) + bias[c],
     x (N, C, H, W) -> (N, C, H//k, W//k); coefficient and bias (C,)."""
 
@@ -137,7 +142,7 @@ class Subsample(Layer):
         return gx
 
 
-class Flatten(Layer):
+class FlattenLayer(TrainableLayer):
     """(N, C, H, W) -> (N, C*H*W) in C order (torch.flatten(x, 1)): feature index
     c*H*W + h*W + w. The backward reshapes back, so no transposition can creep in."""
 
@@ -149,8 +154,8 @@ class Flatten(Layer):
         return grad_out.reshape(self._shape)
 
 
-class Dense(Layer):
-    """z = x W^T + b (C1), x (N, in) or (N, C, H, W) flattened first as Flatten does;
+class DenseLayer(TrainableLayer):
+    """z = x W^T + b (C1), x (N, in) or (N, C, H, W) flattened first as FlattenLayer does;
     weight (out, in), bias (out,)."""
 
     def __init__(self, weight, bias=None, name=""):
@@ -173,7 +178,7 @@ class Dense(Layer):
         return gx.reshape(self._shape)
 
 
-class BatchNorm(Layer):
+class BatchNormLayer(TrainableLayer):
     """Batch norm over axis 1 of (N, C) or (N, C, H, W) (C15), torch semantics: batch
     statistics (biased variance) in training, running statistics in evaluation; each
     training forward replaces running_mean / running_var by batch_norm_running_stats

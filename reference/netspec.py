@@ -1,5 +1,9 @@
 """Layer specifications and the one-line network grammar (FORMULAS A9).
 
+The classes here (Conv, Pool, Dense, ...) are frozen *specs*: sizes and options, no arrays.
+The trainable layers that model.py builds from them live in model_layers.py and are all
+named with a `Layer` suffix (ConvLayer, PoolLayer, DenseLayer, ...).
+
 A network is an `Input` and a tuple of frozen layer specs. It can be written in one line,
 in the documents' arrow notation (seed 000: ``INPUT -> [[CONV]*N -> POOL?]*M -> [FC]*K``):
 
@@ -90,7 +94,8 @@ class Flatten:
     name: str = ""
 
 
-Layer = Conv | Pool | Subsample | Dense | BatchNorm | Activation | Flatten
+# Any one layer spec (the trainable layers built from them are model_layers.*Layer).
+LayerSpec = Conv | Pool | Subsample | Dense | BatchNorm | Activation | Flatten
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax")
 
 

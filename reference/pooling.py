@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import float_array, pair, positive_int
+from ._validate import check_grad_out, check_window_fits, float_array, pair, positive_int
 from .shapes import Pads, normalize_padding, pool_output_size
 from .windows import fold, pad2d, sliding_windows
 
@@ -54,13 +54,10 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func: st
         raise ValueError(f"{func}: padding must be an int, (h, w) or ((top, bottom), "
                          f"(left, right)), got {padding!r}")
     pads = normalize_padding(padding, kernel, dilation, stride, func)
+    spans = check_window_fits(func, x.shape[2:], kernel, pads, dilation,
+                              context=f"x.shape={x.shape}")
     out, overhang = [], []
-    for axis, i, k, s, (pb, pa), d in zip("HW", x.shape[2:], kernel, stride, pads, dilation):
-        span = d * (k - 1) + 1
-        if span > i + pb + pa:
-            raise ValueError(f"{func}: kernel {kernel} with dilation {dilation} spans {span} "
-                             f"along {axis}, larger than the padded input {i} + {pb} + {pa} "
-                             f"(x.shape={x.shape})")
+    for i, k, s, (pb, pa), d, span in zip(x.shape[2:], kernel, stride, pads, dilation, spans):
         o = pool_output_size(i, k, s, pb, pa, d, bool(ceil_mode))
         out.append(o)
         overhang.append(max(0, (o - 1) * s + span - (i + pb + pa)))
@@ -152,15 +149,9 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilati
 
 
 def _check_grad(grad_out, x, geo: PoolGeometry, func: str) -> np.ndarray:
-    grad_out = float_array(grad_out, "grad_out", func, 4, "(N, C, H_out, W_out)")
-    expected = x.shape[:2] + geo.out
-    if grad_out.shape != expected:
-        raise ValueError(f"{func}: grad_out must have the forward output's shape {expected}, "
-                         f"got {grad_out.shape}")
-    if grad_out.dtype != x.dtype:
-        raise TypeError(f"{func}: grad_out.dtype={grad_out.dtype} differs from "
-                        f"x.dtype={x.dtype}")
-    return grad_out
+    return check_grad_out(grad_out, x.shape[:2] + geo.out, func, ndim=4,
+                          layout="(N, C, H_out, W_out)", dtype=x.dtype,
+                          context=f"x.shape={x.shape}")
 
 
 # --- mean pooling (C13) -----------------------------------------------------------------

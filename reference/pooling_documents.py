@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import float_array, positive_int, same_dtype
+from ._validate import check_grad_out, float_array, positive_int, same_dtype
 
 
 def _blocks(x, kernel_size, func):
@@ -28,12 +28,11 @@ def _blocks(x, kernel_size, func):
     return x, n, x[:, :, :ho * n, :wo * n].reshape(x.shape[:2] + (ho, n, wo, n))
 
 
-def _grad(grad_out, blocks, func):
-    grad_out = float_array(grad_out, "grad_out", func, 4, "(N, C, H_out, W_out)")
-    expected = blocks.shape[:3] + blocks.shape[4:5]
-    if grad_out.shape != expected:
-        raise ValueError(f"{func}: grad_out must have shape {expected}, got {grad_out.shape}")
-    return grad_out
+def _grad(grad_out, x, blocks, func):
+    """grad_out of the block-wise forward: one entry per block, (N, C, Ho, Wo)."""
+    return check_grad_out(grad_out, blocks.shape[:3] + blocks.shape[4:5], func, ndim=4,
+                          layout="(N, C, H_out, W_out)",
+                          context=f"x.shape={x.shape}, kernel_size={blocks.shape[3]}")
 
 
 def _unblock(blocks_grad, x) -> np.ndarray:
@@ -50,7 +49,7 @@ def max_pool2d_backward_documents(grad_out, x, kernel_size):
     Example: block [[1, 3], [2, 0]] with error 5 -> [[0, 5], [0, 0]]."""
     func = "max_pool2d_backward_documents"
     x, n, blocks = _blocks(x, kernel_size, func)
-    grad_out = _grad(grad_out, blocks, func)
+    grad_out = _grad(grad_out, x, blocks, func)
     flat = blocks.transpose(0, 1, 2, 4, 3, 5).reshape(grad_out.shape + (n * n,))
     if np.isnan(flat).any():
         raise ValueError(f"{func}: NaN inputs are outside the documents' formula; use "
@@ -65,7 +64,7 @@ def avg_pool2d_backward_kronecker(grad_out, x, kernel_size):
     Example: delta [[4]] with n = 2 -> [[1, 1], [1, 1]]."""
     func = "avg_pool2d_backward_kronecker"
     x, n, blocks = _blocks(x, kernel_size, func)
-    grad_out = _grad(grad_out, blocks, func)
+    grad_out = _grad(grad_out, x, blocks, func)
     spread = np.kron(grad_out, np.ones((n, n), dtype=x.dtype)) / (n * n)
     out = np.zeros_like(x)
     out[:, :, :spread.shape[2], :spread.shape[3]] = spread
@@ -91,7 +90,7 @@ def lenet_subsample_backward(grad_out, x, coefficient, bias, kernel_size=2):
     func = "lenet_subsample_backward"
     x, n, blocks = _blocks(x, kernel_size, func)
     coefficient, bias = _per_map(coefficient, bias, x, func)
-    grad_out = _grad(grad_out, blocks, func)
+    grad_out = _grad(grad_out, x, blocks, func)
     up = np.broadcast_to(grad_out[:, :, :, None, :, None], blocks.shape)
     grad_x = _unblock(coefficient[:, None, None, None, None] * up, x)
     grad_coefficient = (grad_out * blocks.sum(axis=(3, 5))).sum(axis=(0, 2, 3))

@@ -10,7 +10,7 @@ Worked example (seed 000): 5x5 image, 3x3 filter, P=0, S=2 -> floor((5 - 3)/2) +
 """
 from __future__ import annotations
 
-from ._validate import _is_int, pair
+from ._validate import _is_int, check_window_fits, pair
 
 Pads = tuple[tuple[int, int], tuple[int, int]]   # ((top, bottom), (left, right))
 
@@ -32,12 +32,9 @@ def conv_output_size(input_size: int, kernel_size: int, stride: int = 1, padding
         if v < 1:
             raise ValueError(f"{func}: {name} must be >= 1, got {v!r}")
     before, after = _axis_padding(padding, kernel_size, dilation, stride, func)
-    span = dilation * (kernel_size - 1) + 1
-    padded = input_size + before + after
-    if span > padded:
-        raise ValueError(f"{func}: kernel span {span} (kernel_size={kernel_size}, "
-                         f"dilation={dilation}) is larger than the padded input {padded}")
-    return (padded - span) // stride + 1
+    (span,) = check_window_fits(func, (input_size,), (kernel_size,), ((before, after),),
+                                (dilation,), axes=("the axis",))
+    return (input_size + before + after - span) // stride + 1
 
 
 def _axis_padding(padding, kernel_size, dilation, stride, func) -> tuple[int, int]:
@@ -90,17 +87,10 @@ def normalize_padding(padding, kernel_hw, dilation_hw, stride_hw, func: str) -> 
 def conv_output_shape(input_hw, kernel_hw, stride_hw, pads: Pads, dilation_hw,
                       func: str = "conv2d") -> tuple[int, int]:
     """(Ho, Wo) of a 2-D convolution, with a message naming every shape when it is empty."""
-    out = []
-    for axis, i, k, s, (pb, pa), d in zip("HW", input_hw, kernel_hw, stride_hw, pads,
-                                          dilation_hw):
-        span = d * (k - 1) + 1
-        if span > i + pb + pa:
-            raise ValueError(
-                f"{func}: kernel {tuple(kernel_hw)} with dilation {tuple(dilation_hw)} spans "
-                f"{span} along {axis}, larger than the padded input {i} + {pb} + {pa} = "
-                f"{i + pb + pa} (input {tuple(input_hw)}, padding {pads})")
-        out.append((i + pb + pa - span) // s + 1)
-    return out[0], out[1]
+    spans = check_window_fits(func, input_hw, kernel_hw, pads, dilation_hw)
+    ho, wo = ((i + pb + pa - span) // s + 1
+              for i, span, s, (pb, pa) in zip(input_hw, spans, stride_hw, pads))
+    return ho, wo
 
 
 def pool_output_size(input_size: int, kernel_size: int, stride: int, pad_before: int,

@@ -6,7 +6,7 @@ import pytest
 
 from cnnref.benchmarks.algorithms import gemm_operands
 from cnnref.benchmarks.cases import DTYPES
-from cnnref.verification.core.harness import assert_close
+from cnnref.verification.core.compare import assert_close
 from cnnref.verification.core.tolerances import Bound
 
 

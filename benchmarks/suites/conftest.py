@@ -9,8 +9,10 @@ set. NumPy and torch share this process here; side-by-side ratios come from
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from cnnref.benchmarks import loops
 from cnnref.benchmarks.cases import small_shapes_wanted
 
 SLOW = {"naive", "loops", "numba"}    # one round: a pure-Python call takes seconds
@@ -29,7 +31,6 @@ def time_it(benchmark, algorithm: str, fn):
 
 
 def describe(benchmark, case, op: str, dtype: str, algorithm: str, small: bool) -> None:
-    import numpy as np
     item = np.dtype(dtype).itemsize
     benchmark.group = f"{op} {dtype}"
     benchmark.extra_info.update(
@@ -40,6 +41,5 @@ def describe(benchmark, case, op: str, dtype: str, algorithm: str, small: bool) 
 @pytest.fixture(scope="session", autouse=True)
 def _numba_compiled():
     """numba compiles on first call: do it once, outside every timing."""
-    from cnnref.benchmarks import loops
     if loops.HAVE_NUMBA:
         loops.warm_up_numba()

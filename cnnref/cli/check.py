@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
+from cnnref.verification.check.report import exit_status, render
+from cnnref.verification.check.runner import RunOptions, run_check
+from cnnref.verification.operators.registry import CHECKABLE
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -29,15 +33,8 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def checkable() -> list[str]:
-    from cnnref.verification.operators.conv import OPS
-    return list(OPS)
-
-
 def run(args) -> int:
-    from cnnref.verification.check.report import exit_status, render
-    from cnnref.verification.check.runner import RunOptions, run_check
-    names = checkable()
+    names = list(CHECKABLE)
     if args.ops:
         wanted = [n for op in args.ops for n in op.split(",") if n]
         unknown = sorted(set(wanted) - set(names))

@@ -15,6 +15,7 @@ reports/index.html gathers them. RUN_DIR is reports/runs/<timestamp> (git-ignore
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from cnnref.report import dashboard, speedup
 from cnnref.report.speedup import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]   # the repository: cnnref/cli/report.py
@@ -31,7 +33,7 @@ GROUPS = ("numpy", "numba", "torch")
 def register(subparsers) -> None:
     p = subparsers.add_parser("report", help="run verification + benchmarks, write reports/",
                               description=__doc__,
-                              formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", action="store_true", help="the whole benchmark sweep")
     p.add_argument("--profile", choices=("ci", "quick", "full"), default=None,
                    help="benchmark profile (default quick; ci: tiny shapes, seconds)")
@@ -79,10 +81,9 @@ def run_benchmarks(run_dir: Path, profile: str) -> dict:
 
 
 def _old_run(path: str) -> dict:
-    from cnnref.report.speedup import load
     p = Path(path)
     if p.is_dir():
-        return load(p)
+        return speedup.load(p)
     if not p.exists():
         raise ValueError(f"report: --compare {path}: no such file")
     tmp = json.loads(p.read_text())
@@ -92,7 +93,6 @@ def _old_run(path: str) -> dict:
 
 
 def write_reports(run_dir: Path, out: Path, compare_with: str | None) -> list[Path]:
-    from cnnref.report import dashboard, speedup
     extra = {}
     if compare_with:
         old = _old_run(compare_with)

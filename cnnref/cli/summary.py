@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
+from cnnref.reference.networks import get_network, summarize
+
 CONVENTIONS = (
     "MACs: multiply-accumulates (what fvcore/thop/ptflops call \"FLOPs\").\n"
     "FLOPs: 2*MACs + bias adds, pooling comparisons/adds and elementwise ops "
@@ -72,7 +74,6 @@ def render(data: dict) -> str:
 
 
 def run(args) -> int:
-    from cnnref.reference.networks import get_network, summarize
     try:
         data = summarize(get_network(args.net), args.batch, args.dtype)
     except ValueError as e:

@@ -20,6 +20,12 @@ import time
 
 import numpy as np
 
+from cnnref.reference.datasets import batches, digits_to_lenet, split, to_gray
+from cnnref.reference.model import build, dense_spec
+from cnnref.reference.networks import format_network, get_network
+from cnnref.report.training import write_report
+from cnnref.verification.core.tolerances import training_parity_allowed
+
 # the documents' rates (seed 004): cnn_model 0.1, dnn_model 0.01; LeNet-5 (tanh) 0.05
 DENSE_LR = 0.01
 
@@ -27,10 +33,10 @@ DENSE_LR = 0.01
 def load_data(net: str, source: str, n_train: int, n_test: int, seed: int):
     """((x_train, y_train), (x_test, y_test), description) for the network's input; at
     most n_train / n_test samples (the digits have 1,797 in all)."""
-    from cnnref.reference.datasets import digits_to_lenet, split
+    # here, not at the top: parity imports torch, too slow a start for `cnnref --help`
     from cnnref.verification.training.parity import generated_data
     if source in ("auto", "digits") and net == "lenet5":
-        try:
+        try:    # scikit-learn is optional (cnnref[train]): without it, the shape task
             from sklearn.datasets import load_digits
         except ImportError:
             if source == "digits":
@@ -63,7 +69,6 @@ def _progress(label: str, done: int, total: int, loss: float, t0: float) -> None
 
 def train_model(model, train, test, epochs, batch_size, lr, seed, label, progress=True):
     """Plain SGD; per epoch: mean training loss, training and test accuracy."""
-    from cnnref.reference.datasets import batches
     (x, y), (xt, yt) = train, test
     per_epoch = len(x) // batch_size
     order = batches(len(x), batch_size, epochs * per_epoch, seed)
@@ -89,14 +94,11 @@ def train_model(model, train, test, epochs, batch_size, lr, seed, label, progres
 
 
 def _gray(data):
-    from cnnref.reference.datasets import to_gray
     return [(to_gray(x), y) for x, y in data]
 
 
 def run_training(args) -> dict:
     """Train the CNN and the dense nets of D3; the JSON-ready result."""
-    from cnnref.reference.model import build, dense_spec
-    from cnnref.reference.networks import format_network, get_network
     train, test, source = load_data(args.net, args.data, args.n_train, args.n_test, args.seed)
     result = {"net": args.net, "data": source, "n_train": len(train[0]),
               "n_test": len(test[0]), "epochs": args.epochs, "batch": args.batch,
@@ -119,8 +121,8 @@ def run_training(args) -> dict:
 
 def run_parity_section(args) -> dict:
     """run_drift (float64 and float32 parity, float32 explained) and the float64 bound."""
+    # here, not at the top: parity imports torch, too slow a start for `cnnref --help`
     from cnnref.verification.training.parity import LR, run_drift, widest_reduction
-    from cnnref.verification.core.tolerances import training_parity_allowed
     print(f"  parity: {args.steps} steps, numpy and torch, float64 and float32",
           file=sys.stderr)
     lr = args.lr or LR.get(args.net, 0.05)
@@ -136,7 +138,6 @@ def run_parity_section(args) -> dict:
 
 
 def run(args) -> int:
-    from cnnref.report.training import write_report
     out = pathlib.Path(args.out)
     (out / "training").mkdir(parents=True, exist_ok=True)
     result = {} if args.parity_only else run_training(args)

@@ -23,6 +23,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from cnnref.report import correctness_examples as ex
+from cnnref.report import correctness_render, speedup
 from cnnref.report.errata import ERRATA
 from cnnref.report.formulas import CATALOGUE, IDS, order_key
 
@@ -200,7 +202,6 @@ def hypothesis_summary(items) -> dict:
 
 
 def compute(items, record, speed, training) -> dict:
-    from cnnref.report import correctness_examples as ex
     ratios = worst_ratios(record)
     rows = formula_rows(items, ratios)
     errata = errata_rows(items)
@@ -216,7 +217,6 @@ def compute(items, record, speed, training) -> dict:
 
 def load_speed(run_dir) -> dict:
     """From bench.json: the documents' D1/D2 claims beside ours and the environments."""
-    from cnnref.report import speedup
     raw = speedup.load(run_dir)
     return {"claims": speedup.claims(speedup.index(raw), raw),
             "environment": {g: v.get("environment", {}) for g, v in raw["groups"].items()}}
@@ -229,10 +229,8 @@ def build(run_dir) -> dict:
 
 
 def render_markdown(data) -> str:
-    from cnnref.report.correctness_render import markdown
-    return markdown(data)
+    return correctness_render.markdown(data)
 
 
 def render_html(data) -> str:
-    from cnnref.report.correctness_render import html
-    return html(data)
+    return correctness_render.html(data)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnref import reference as ref
+from cnnref.reference.datasets import to_gray
+from cnnref.reference.networks import get_network, summarize
+
 IMAGE_003 = [[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]]
 KERNEL_003 = [[0, 1, 2], [2, 2, 0], [0, 1, 2]]
 RESULT_003 = [[12, 12, 17], [10, 17, 19], [9, 6, 14]]
@@ -48,7 +52,6 @@ def _mat(a) -> str:
 
 
 def b8() -> list[dict]:
-    from cnnref import reference as ref
     out = ref.correlate2d(np.array(IMAGE_003, float), np.array(KERNEL_003, float))
     size = ref.conv_output_size
     lit = ref.conv2d(np.ones((1, 3, 7, 7)), np.ones((2, 3, 3, 3)), stride=2, padding=1).shape
@@ -70,7 +73,6 @@ def b8() -> list[dict]:
 
 
 def _b9_property(name, k) -> str:
-    from cnnref import reference as ref
     step_v = np.tile((np.arange(9) >= 4).astype(float), (9, 1))
     flat = np.full((5, 5), 100.0)
     x = ref.correlate2d
@@ -103,7 +105,6 @@ def b9() -> list[dict]:
 
 
 def b10() -> list[dict]:
-    from cnnref.reference.datasets import to_gray
     y = float(to_gray(np.array([255.0, 255.0, 0.0]).reshape(1, 3, 1, 1))[0, 0, 0, 0])
     return [_ex("B10", "seed 004: (255, 255, 0) to grey, Y = 0.299 R + 0.587 G + 0.114 B",
                 "225.675 (computed with 0.586 for G)", f"{y:.6g}", False,
@@ -111,7 +112,6 @@ def b10() -> list[dict]:
 
 
 def a6() -> list[dict]:
-    from cnnref.reference.networks import get_network, summarize
     rows = {r["name"]: r for r in summarize(get_network("lenet5"))["layers"]}
     out = []
     for name, (params, conns) in LENET_003.items():
@@ -124,7 +124,6 @@ def a6() -> list[dict]:
 
 
 def a9() -> list[dict]:
-    from cnnref.reference.networks import get_network, summarize
     layers = summarize(get_network("table18_1"))["layers"]
     out = []
     for i, ((din, dout), r) in enumerate(zip(TABLE18_1, layers, strict=True), start=1):

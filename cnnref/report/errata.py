@@ -51,7 +51,7 @@ ERRATA: list[Erratum] = [
                    "(28 - 1)/1 + 1 = 28); a 2x2 pool with stride 2 then gives "
                    "(28 - 2)/2 + 1 = 14, the printed output 2x14x14",
         test="verification/tests/test_networks.py::test_a9_table18_1_rows"),
-    # --- issue 7: the full read of seeds 000-004 --------------------------------------
+    # --- found by a full read of seeds 000-004 ----------------------------------------
     Erratum(
         id="E-B8-seed000-7x7x3-pad-1", formula_id="B8", seed="000 式4 figure",
         quote="我们可以看到7*7*3输入，经过两个3*3*3filter的卷积(步幅为2)，得到了3*3*2的输出。"

@@ -1,7 +1,7 @@
 """The speed-up report: load -> compute -> render, pure functions over a saved run.
 
 A run directory holds bench.json, the merged output of one `benchmarks.runner` process per
-framework group (see report_cli.py). `build(run_dir)` loads and computes;
+framework group (see cnnref/cli/report.py). `build(run_dir)` loads and computes;
 `render_markdown(data)` and `render_html(data)` render. Missing measurements raise
 ValueError: no number in the report is a placeholder.
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 SCHEMA = 1
 # The documents' claims (FORMULAS D1, D2; seed 004). The 0.073 s / 520x / 1.28x / 3.3x
-# figures are the documents' screenshots as quoted in issue 5; seed 004's text says
-# "0.07 s, more than 500x".
+# figures are read off the documents' screenshots (the seed files hold only the text);
+# seed 004's text says "0.07 s, more than 500x".
 CLAIMS = {"loops_10": 38.06, "numba_10": 0.073, "loops_over_numba": 520.0,
           "im2col_over_numba_fwd": 1.28, "numba_over_im2col_fwd_bwd": 3.3}
 TARGETS = {"im2col_vs_loops": 1000.0, "im2col_vs_numba": 4.0, "f64_vs_torch": 1.5,

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
 
-from cnnref.verification.check.protocol import (Accepts, CheckCase, Failure, Outcome, WrongType, as_array,
-                                compare)
-from cnnref.verification.operators.conv import EXTENSIONS, OpSpec, allowed_errors, reference_outputs
-
-FAMILIES = ("examples", "corners", "exact", "random", "float32")
-
+from cnnref.verification.check.protocol import Accepts, Outcome
+from cnnref.verification.core.cases import FAMILIES, Case
+from cnnref.verification.core.compare import Failure, WrongType, as_array, compare
+from cnnref.verification.operators.op import EXTENSIONS, Op
+from cnnref.verification.operators.registry import allowed_errors, reference_outputs
 
 # Every hypothesis family runs at least this many cases, even past its soft time budget
 # (a slow pure-Python implementation must still meet the random cases), unless the hard
@@ -37,7 +36,7 @@ class Options:
 @dataclass
 class State:
     """What one function's battery has learned so far."""
-    spec: OpSpec
+    spec: Op
     fn: object
     accepts: Accepts
     beat: object
@@ -50,7 +49,7 @@ class State:
     failure_family: str | None = None
 
 
-def supported_args(spec: OpSpec, accepts: Accepts) -> set:
+def supported_args(spec: Op, accepts: Accepts) -> set:
     config = frozenset(spec.defaults)
     names = {k for k in spec.defaults if accepts.kwarg(k)}
     names |= {a for i, a in enumerate(spec.positional)
@@ -65,7 +64,7 @@ def _is_default(value, default) -> bool:
         return False
 
 
-def _user_call(state: State, case: CheckCase):
+def _user_call(state: State, case: Case):
     """Only what the signature accepts: restricted keywords were reset to defaults for the
     truth and are not passed; a missing optional slot is left out. A keyword at torch's
     default is left out too (unless the signature requires it), so the implementation's
@@ -81,7 +80,7 @@ def _user_call(state: State, case: CheckCase):
     return state.fn(*passed.values(), **kwargs), passed
 
 
-def _outputs(spec: OpSpec, result, passed: dict, case: CheckCase) -> dict:
+def _outputs(spec: Op, result, passed: dict, case: Case) -> dict:
     if spec.outputs_of is not None:
         return spec.outputs_of(result, passed, case)
     if len(spec.outputs) == 1:
@@ -92,7 +91,7 @@ def _outputs(spec: OpSpec, result, passed: dict, case: CheckCase) -> dict:
     return dict(zip(spec.outputs, result))
 
 
-def evaluate(state: State, case: CheckCase) -> Outcome:
+def evaluate(state: State, case: Case) -> Outcome:
     """Run one case: the ground truth, the user's call, the comparison of every output."""
     spec = state.spec
     truth = reference_outputs(spec, case)
@@ -135,7 +134,7 @@ def evaluate(state: State, case: CheckCase) -> Outcome:
                    features=extra)
 
 
-def usable(state: State, case: CheckCase) -> bool:
+def usable(state: State, case: Case) -> bool:
     """A case runs when the signature takes its arguments and its features are supported."""
     for k, v in case.kwargs.items():
         if k not in state.supported and v != state.spec.defaults[k]:
@@ -169,7 +168,7 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
 CORE = frozenset({"stride>1", "padding>0", "bias", "stride=None (kernel)"})
 
 
-def refusable(state: State, case: CheckCase, not_implemented: bool) -> set:
+def refusable(state: State, case: Case, not_implemented: bool) -> set:
     """The features a refusal of `case` (an exception) may be put down to; none means the
     refusal is a failure. Its probe, if it has one. Else, for NotImplementedError, its
     optional argument features (those tied to a keyword: ceil_mode, dilation>1,
@@ -185,7 +184,7 @@ def refusable(state: State, case: CheckCase, not_implemented: bool) -> set:
             and (f in EXTENSIONS or (not_implemented and state.spec.kwarg_of(f)))}
 
 
-def fit_signature(state: State, case: CheckCase) -> CheckCase:
+def fit_signature(state: State, case: Case) -> Case:
     """A fixed case for a signature without one of its optional arrays (a conv2d without
     `bias`): the case without it, its features recomputed, rather than no case at all."""
     absent = [k for k in state.spec.optional
@@ -271,7 +270,7 @@ def record_failure_coverage(state: State, family: str):
     state.checked[family] = state.checked.get(family, 0) + 1
 
 
-def run_battery(spec: OpSpec, fn, accepts: Accepts, opts: Options, beat) -> State:
+def run_battery(spec: Op, fn, accepts: Accepts, opts: Options, beat) -> State:
     state = State(spec, fn, accepts, beat)
     state.supported = supported_args(spec, accepts)
     start = time.monotonic()
@@ -305,7 +304,3 @@ def missing_features(state: State, all_features) -> dict:
             out[f] = ("not reached: stopped at the first failure" if state.failure
                       else "not reached")
     return out
-
-
-__all__ = ["EXTENSIONS", "FAMILIES", "Options", "State", "evaluate", "run_battery",
-           "missing_features"]

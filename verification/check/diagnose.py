@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnref.verification.check.protocol import CheckCase, Outcome
-from cnnref.verification.operators.conv import OpSpec, allowed_errors
-from cnnref.verification.operators.spec import as64
-from cnnref.verification.mutants.conv import FLOAT32, MUTANTS
+from cnnref.verification.check.protocol import Outcome
+from cnnref.verification.core.cases import Case, as64
+from cnnref.verification.mutants.conv import FLOAT32
+from cnnref.verification.operators.op import Op
+from cnnref.verification.operators.registry import allowed_errors
 
 
-def _mutant_outputs(spec: OpSpec, mutant, case: CheckCase) -> dict:
+def _mutant_outputs(spec: Op, mutant, case: Case) -> dict:
     args = [as64(v) for v in case.args.values()]
     out = mutant(*args, **case.kwargs)
     return out if isinstance(out, dict) else {spec.outputs[0]: out}
@@ -45,7 +46,7 @@ def _matches(user, mine, truth, tol) -> bool:
         return bool(np.all(same | (np.abs(user - mine) <= tol)))
 
 
-def diagnose(spec: OpSpec, outcome: Outcome) -> list[dict]:
+def diagnose(spec: Op, outcome: Outcome) -> list[dict]:
     """[{'mistake': description, 'explains': [outputs], 'complete': bool}], complete
     explanations (every wrong output matched) first."""
     failure = outcome.failure
@@ -56,7 +57,7 @@ def diagnose(spec: OpSpec, outcome: Outcome) -> list[dict]:
                  "complete": outcome.wrong == ["grad_bias"]}]
     skip = {FLOAT32} if outcome.case.dtype == "float32" else set()
     found = []
-    for name, mutant in MUTANTS.get(spec.name, {}).items():
+    for name, mutant in (spec.mutants or {}).items():
         if name in skip:
             continue
         try:
@@ -78,9 +79,9 @@ def _literal(v) -> str:
     return repr(v)
 
 
-def repro_snippet(impl: str, spec: OpSpec, case: CheckCase, supported: set) -> str:
+def repro_snippet(impl: str, spec: Op, case: Case, supported: set) -> str:
     """Python that reproduces the failing call and prints the largest difference."""
-    lines = ["import numpy as np", "import reference as ref",
+    lines = ["import numpy as np", "from cnnref import reference as ref",
              "from cnnref.verification.check.protocol import load_impl", f"impl = load_impl({impl!r})"]
     names = []
     for k, v in case.args.items():

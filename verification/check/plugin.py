@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-FAMILIES = ("examples", "corners", "exact", "random", "float32")
+# This module is loaded into every pytest process of an environment where cnnref is
+# installed: it imports the checker (NumPy, hypothesis, the registry) only when
+# --cnnref-impl is given, inside the functions below.
 
 
 def pytest_addoption(parser):
@@ -60,12 +62,13 @@ class CnnrefItem(pytest.Item):
             if not result.get("checked", {}).get(self.family):
                 pytest.skip(f"no {self.family} case applies to this implementation")
             return
+        from cnnref.verification.check.report import failure_lines
+        from cnnref.verification.core.cases import FAMILIES
         where = failure.get("family") or "examples"
         if FAMILIES.index(self.family) > FAMILIES.index(where):
             pytest.skip(f"not run: {self.op} already failed in the {where} cases")
         if self.family == where:
-            from cnnref.verification.check.report import _failure
-            raise CnnrefFailure("\n".join(_failure(failure)))
+            raise CnnrefFailure("\n".join(failure_lines(failure)))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, CnnrefFailure):
@@ -83,9 +86,10 @@ def pytest_collection_modifyitems(session, config, items):
     impl = config.getoption("cnnref_impl")
     if not impl:
         return
-    from cnnref.verification.operators.conv import OPS
+    from cnnref.verification.core.cases import FAMILIES
+    from cnnref.verification.operators.registry import CHECKABLE, REGISTRY
     parent = CnnrefCollector.from_parent(session, name=f"cnnref[{impl}]")
-    for op, spec in OPS.items():
-        for family in FAMILIES if spec.random else FAMILIES[:3]:
+    for op in CHECKABLE:
+        for family in FAMILIES if REGISTRY[op].random else FAMILIES[:3]:
             items.append(CnnrefItem.from_parent(parent, name=f"{op}[{family}]", op=op,
                                                 family=family))

@@ -10,9 +10,10 @@ module does not define is skipped; a keyword argument its signature does not acc
 keyword at torch's default is not passed either, unless the signature requires it: the
 implementation's own defaults are checked too.
 
-This module holds the protocol: loading, signatures, calling, comparing one case. The
-battery (check_battery), the cases (check_ops), the process isolation (check_runner), the
-diagnosis (mutants) and the rendering (check_report) build on it.
+This module holds the protocol: loading, signatures, calling, the outcome of one case.
+The battery (battery.py), the process isolation (runner.py), the diagnosis
+(diagnose.py) and the rendering (report.py) build on it; the cases come from the operator
+registry (verification/operators/) and the comparison from verification/core/compare.py.
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from cnnref.verification.core.cases import Case
+from cnnref.verification.core.compare import Failure
 
 
 class ImplError(Exception):
@@ -106,34 +110,7 @@ def accepts_of(fn) -> Accepts:
                    any(p.kind == kinds.VAR_KEYWORD for p in params), required)
 
 
-@dataclass
-class CheckCase:
-    """One call: positional `args` in the reference's order (name -> value, None for an
-    absent optional array) and keyword `kwargs`; `dtype` of the arrays ('float64',
-    'float32'); `exact`: small-integer values."""
-    op: str
-    args: dict
-    kwargs: dict
-    dtype: str = "float64"
-    family: str = "corners"
-    label: str = ""
-    exact: bool = False
-    features: frozenset = frozenset()
-    probe: str | None = None        # the one extension feature this case probes
-
-    def describe(self) -> str:
-        parts = [f"{k}={_short(v)}" for k, v in self.args.items()]
-        parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
-        return f"{self.op}({', '.join(parts)})"
-
-
-def _short(v) -> str:
-    if isinstance(v, np.ndarray):
-        return f"<{v.dtype} {tuple(v.shape)}>"
-    return repr(v)
-
-
-def call_case(fn, case: CheckCase):
+def call_case(fn, case: Case):
     """Call the user's function on fresh copies of the inputs (an implementation that
     writes into its inputs must not corrupt the ground truth)."""
     args = [v.copy() if isinstance(v, np.ndarray) else v for v in case.args.values()]
@@ -141,78 +118,11 @@ def call_case(fn, case: CheckCase):
     return fn(*args, **kwargs)
 
 
-class WrongType(Exception):
-    """The implementation returned something that is not a real numeric array."""
-
-
-def as_array(value) -> np.ndarray:
-    """numpy.asarray, plus torch tensors that still require grad or live on a GPU."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        value = value.detach().cpu()
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:
-        raise WrongType(f"numpy.asarray failed on a {type(value).__name__}: {exc}") from exc
-    if arr.dtype.kind not in "fiub":
-        raise WrongType(f"returned dtype {arr.dtype} ({type(value).__name__}), "
-                        "expected a real floating array")
-    return arr
-
-
-@dataclass
-class Failure:
-    """Why one output of one case is wrong. kind: raised, type, shape, special, value,
-    missing, timeout, crashed."""
-    kind: str
-    tensor: str
-    message: str
-    max_error: float | None = None
-    allowed: float | None = None
-    index: tuple | None = None
-    got: float | None = None
-    want: float | None = None
-    n_bad: int | None = None
-    size: int | None = None
-
-
-def compare(name: str, got: np.ndarray, truth: np.ndarray, allowed) -> Failure | None:
-    """Shape first, then NaN/inf positions, then |got - truth| <= allowed element-wise."""
-    if got.shape != truth.shape:
-        return Failure("shape", name, f"{name} has shape {got.shape}, but should have "
-                       f"shape {truth.shape}")
-    g64, t64 = got.astype(np.float64), truth.astype(np.float64)
-    special = (np.isnan(g64) != np.isnan(t64)) | (np.isinf(t64) & (g64 != t64)) | \
-        (np.isinf(g64) & ~np.isinf(t64))
-    if special.any():
-        idx = tuple(int(i) for i in np.argwhere(special)[0])
-        return Failure("special", name, f"{name}{list(idx)}={g64[idx]}, but should be "
-                       f"{t64[idx]}",
-                       index=idx, got=float(g64[idx]), want=float(t64[idx]),
-                       n_bad=int(special.sum()), size=int(special.size))
-    err = np.where(np.isfinite(t64), np.abs(g64 - t64), 0.0)
-    # a NaN bound (never expected: the rules leave infinities out) must not pass anything
-    allowed = np.nan_to_num(np.broadcast_to(np.asarray(allowed, dtype=np.float64),
-                                            err.shape), nan=0.0)
-    over = err > allowed
-    if not over.any():
-        return None
-    idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.where(over, err, -1.0)),
-                                                 err.shape))
-    return Failure("value", name,
-                   f"{name}{list(idx)}={float(g64[idx])!r}, but should be "
-                   f"{float(t64[idx])!r}: |error| "
-                   f"{err[idx]:.3g} > allowed {allowed[idx]:.3g} ({int(over.sum())} of "
-                   f"{err.size} elements out of bound)",
-                   max_error=float(err[idx]), allowed=float(allowed[idx]), index=idx,
-                   got=float(g64[idx]), want=float(t64[idx]), n_bad=int(over.sum()),
-                   size=int(err.size))
-
-
 @dataclass
 class Outcome:
     """The result of one case: failure None means it agreed. `outputs` (the user's
     arrays) and `truth` are kept for the diagnosis and dropped before reporting."""
-    case: CheckCase
+    case: Case
     failure: Failure | None = None
     unsupported: str | None = None
     blame: frozenset = frozenset()                 # the features a refusal is put down to

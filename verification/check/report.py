@@ -37,7 +37,7 @@ def _one_line(s: str, width: int = 110) -> str:
     return s if len(s) <= width else s[:width - 3] + "..."
 
 
-def _failure(f: dict) -> list[str]:
+def failure_lines(f: dict) -> list[str]:
     lines = [f"  {'smallest failing case' if f.get('family') in ('exact', 'random', 'float32') else 'failing case'}"
              f" ({f.get('family', '-')}): {f.get('case', '-')}"]
     if f.get("label") and not f["label"].startswith("Case("):
@@ -74,7 +74,7 @@ def render(impl: str, report: dict, opts) -> str:
         took = f"  {r['elapsed']:.1f} s" if "elapsed" in r else ""
         lines.append(f"{r['op']:<22} {r['status'].upper():<8}{r.get('reason', '')}{took}")
         if r["status"] == "fail":
-            lines += _failure(r["failure"])
+            lines += failure_lines(r["failure"])
         if r["status"] != "skipped":
             lines += _coverage(r)
         lines += [f"  note: {n}" for n in r.get("notes", [])]

@@ -14,8 +14,11 @@ import os
 import time
 import traceback
 
-from cnnref.verification.check.protocol import Failure, ImplError, accepts_of, load_impl
-from cnnref.verification.operators.conv import OPS
+from cnnref.verification.check.battery import Options, missing_features, run_battery
+from cnnref.verification.check.diagnose import diagnose, repro_snippet
+from cnnref.verification.check.protocol import ImplError, accepts_of, load_impl
+from cnnref.verification.core.compare import Failure
+from cnnref.verification.operators.registry import REGISTRY
 
 IMPORT_TIMEOUT = 120.0     # importing torch on a busy machine takes a while
 
@@ -36,13 +39,10 @@ def _silence():
 
 
 def _summary(impl, spec, state, elapsed) -> dict:
-    from cnnref.verification.check.battery import missing_features
-    from cnnref.verification.check.diagnose import diagnose, repro_snippet
     out = {"op": spec.name, "status": "fail" if state.failure else "pass",
            "elapsed": round(elapsed, 3), "checked": state.checked,
            "covered": dict(sorted(state.covered.items())),
-           "not_covered": missing_features(state, spec.all_features or
-                                           ALL_FEATURES.get(spec.name, ())),
+           "not_covered": missing_features(state, spec.all_features),
            "notes": state.notes, "signature": sorted(state.supported)}
     if state.failure:
         o = state.failure
@@ -54,25 +54,13 @@ def _summary(impl, spec, state, elapsed) -> dict:
     return out
 
 
-ALL_FEATURES = {
-    "conv2d": ("bias", "batch>1", "non-square", "stride>1", "padding>0", "dilation>1",
-               "groups>1", "depthwise", "padding=pair", "padding=same", "padding=valid",
-               "padding=full", "padding=asymmetric", "stride=pair", "dilation=pair",
-               "float32", "exact integers"),
-    "conv_output_size": ("stride>1", "padding>0", "dilation>1", "padding=pair",
-                         "padding=same", "padding=valid", "padding=full"),
-}
-ALL_FEATURES["conv2d_backward"] = ALL_FEATURES["conv2d"]
-
-
 # No case starts later than this after the worker began: the whole check stays under a
 # minute even for an implementation that takes a second per call.
 HARD_SECONDS = 45.0
 
 
 def _check_one(impl, module, name, opts, total_left, cost_left, beat, hard) -> dict:
-    from cnnref.verification.check.battery import Options, run_battery
-    spec = OPS[name]
+    spec = REGISTRY[name]
     fn = getattr(module, name, None)
     if fn is None:
         return {"op": name, "status": "skipped", "reason": "not defined"}
@@ -103,7 +91,7 @@ def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
         beat = lambda label, name=name: conn.send(("beat", name, label))  # noqa: E731
         try:
             # the budget is shared by the functions the module defines, by their costs
-            cost_left = sum(OPS[n].cost for n in names[i:] if n in defined) or 1.0
+            cost_left = sum(REGISTRY[n].cost for n in names[i:] if n in defined) or 1.0
             result = _check_one(impl, module, name, opts, deadline - time.monotonic(),
                                 cost_left, beat, start + HARD_SECONDS)
         except Exception as exc:    # a checker bug must not pass for the user's

@@ -1,43 +1,18 @@
 """Hypothesis strategies: every one generates only valid configurations, and is biased
 towards the corners where implementations go wrong.
 
-A case is shapes + keyword arguments + a seed; the arrays themselves come from
-`make_arrays(case)`, so a failing case prints as a short, reproducible line.
+Each draws a `Case` (verification/core/cases.py): shapes + keyword arguments + a seed, so a
+failing case prints as a short, reproducible line; `make_arrays(case)` gives its arrays.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
 
-
-@dataclass(frozen=True)
-class Case:
-    """shapes: argument name -> shape (None for an absent optional array)."""
-    shapes: dict
-    kwargs: dict
-    seed: int
-    exact: bool = False      # small integers: every direct float64 sum is exact
-
-    def __repr__(self) -> str:   # the reproduction line hypothesis prints
-        return (f"Case(shapes={self.shapes!r}, kwargs={self.kwargs!r}, seed={self.seed}, "
-                f"exact={self.exact})")
-
-
-def make_arrays(case: Case, dtype=np.float64) -> dict:
-    """Standard-normal arrays, or integers in [-4, 4] for exact cases (sums of a few
-    hundred such products stay far below 2**53, and below 2**24 for float32)."""
-    rng = np.random.default_rng(case.seed)
-    out = {}
-    for name, shape in case.shapes.items():
-        if shape is None:
-            out[name] = None
-        elif case.exact:
-            out[name] = rng.integers(-4, 5, size=shape).astype(dtype)
-        else:
-            out[name] = rng.standard_normal(shape).astype(dtype)
-    return out
+from cnnref import reference as ref
+from cnnref.reference.netspec import parse_network
+from cnnref.reference.networks import output_shapes
+from cnnref.verification.core.cases import Case
 
 
 seeds = st.integers(0, 2**32 - 1)
@@ -73,7 +48,6 @@ def _padding(draw, kernel, dilation, stride):
 
 
 def _pad_totals(padding, kernel, dilation):
-    from cnnref import reference as ref
     pads = ref.normalize_padding(padding, kernel, dilation, (1, 1), "strategy")
     return pads[0][0] + pads[0][1], pads[1][0] + pads[1][1]
 
@@ -106,7 +80,7 @@ def _simplify(p):
     return p[0] if p[0] == p[1] else p
 
 
-# --- layer stacks (issue 4) ---
+# --- layer stacks ---
 
 _ELEMENTWISE = ["RELU", "TANH", "SIGMOID", "BN"]
 
@@ -140,8 +114,6 @@ def layer_stacks(draw, max_spatial: int = 5, max_fc: int = 2):
     subsample/elementwise layers, then optionally FLATTEN and up to `max_fc` FC layers
     with activations. Valid by construction: a layer whose window does not fit the current
     map is not appended (the shape is tracked with the reference's own rule)."""
-    from cnnref.reference.netspec import parse_network
-    from cnnref.reference.networks import output_shapes
     c, h, w = draw(st.integers(1, 3)), draw(st.integers(3, 10)), draw(st.integers(3, 10))
     parts = [f"INPUT {c}x{h}x{w}"]
     for _ in range(draw(st.integers(1, max_spatial))):
@@ -165,7 +137,7 @@ def layer_stacks(draw, max_spatial: int = 5, max_fc: int = 2):
     return parse_network(" -> ".join(parts))
 
 
-# --- cnnref check (issue 6) ---
+# --- output sizes ---
 
 @st.composite
 def conv_output_size_cases(draw) -> Case:
@@ -181,7 +153,6 @@ def conv_output_size_cases(draw) -> Case:
         padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
     else:
         padding = form
-    from cnnref import reference as ref
     (before, after), _ = ref.normalize_padding(padding if form != "pair" else (padding, (0, 0)),
                                                (kernel, 1), (dilation, 1), (stride, 1), "s")
     span = dilation * (kernel - 1) + 1
@@ -191,7 +162,7 @@ def conv_output_size_cases(draw) -> Case:
     return Case({}, kwargs, 0, exact=True)
 
 
-# --- pooling / batch norm / activations (issue 3) ---
+# --- pooling, batch norm ---
 
 @st.composite
 def pool2d_cases(draw, kind: str = "max", torch_only: bool = True,
@@ -259,7 +230,7 @@ def batch_norm_cases(draw) -> Case:
     return Case(shapes, kwargs, draw(seeds))
 
 
-# --- cnnref check: activations, losses, dense (issue 6) ---
+# --- activations, losses, dense ---
 
 _small_shapes = st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple)
 

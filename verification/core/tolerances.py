@@ -28,8 +28,6 @@ algorithm exact, so the bound is 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
-from typing import Callable
 
 import numpy as np
 
@@ -310,14 +308,14 @@ def batch_norm_running_stats_rule(x, running_mean, running_var, momentum=0.1):
 # Derivatives written from the output, f(1 - f) and 1 - f^2, cancel when f is near 1: the
 # absolute error of 1 - f is |d f| <= 4u (|f| + 1), so their magnitude includes f and 1.
 
-def _elementwise(name, x, **kw):
+def elementwise_rule(name, x, **kw):
     x = np.asarray(x, np.float64)
     if name == "relu" or name == "leaky_relu":
         return {"out": Bound(1, np.abs(x))}
     return {"out": Bound(6, np.abs(getattr(ref, name)(x)) + 1)}
 
 
-def _elementwise_backward(name, grad_out, x, **kw):
+def elementwise_backward_rule(name, grad_out, x, **kw):
     g, x = np.abs(np.asarray(grad_out, np.float64)), np.asarray(x, np.float64)
     if name in ("relu", "leaky_relu"):
         return {"grad_x": Bound(1, g)}
@@ -351,7 +349,7 @@ def _shift(x, dim):
         return np.where(finite & np.isfinite(top), np.abs(x - top), 0.0)
 
 
-def _softmax_rule(name, x, dim):
+def softmax_rule(name, x, dim):
     """x - max (or x - lse) rounds by u (|x - max| + _lse_scale), which exp turns into a
     relative error of that size (the condition number of exp is its argument); the K-term
     sum and the division add (K + 4)u. softmax: relative to s, so M = s (1 + |x - max| +
@@ -371,13 +369,13 @@ def _softmax_rule(name, x, dim):
 
 
 def _softmax_error(x, dim):
-    """Softmax's own error magnitude (see _softmax_rule), which its derivatives carry."""
+    """Softmax's own error magnitude (see softmax_rule), which its derivatives carry."""
     with np.errstate(invalid="ignore"):
         s = np.nan_to_num(ref.softmax(x, dim))
     return s, s * (1 + _shift(x, dim) + _lse_scale(x, dim))
 
 
-def _softmax_backward_rule(name, grad_out, x, dim):
+def softmax_backward_rule(name, grad_out, x, dim):
     """s (g - sum g s) and g - s sum g, with s carrying softmax's error (see above)."""
     g, x = np.abs(np.asarray(grad_out, np.float64)), np.asarray(x, np.float64)
     s, s_err = _softmax_error(x, dim)
@@ -447,37 +445,3 @@ def training_parity_allowed(steps: int, reduction: int, amplification: float,
     geometric, in k because the amplification is measured from step 0 to every step, not
     per step. The loss is a mean of log-softmax values of the state: the same order."""
     return steps * max(amplification, 1.0) * 2 * float(gamma(reduction, dtype))
-
-
-RULES: dict[str, Callable[..., dict[str, Bound]]] = {
-    "conv2d": conv2d_rule,
-    "conv2d_backward": conv2d_backward_rule,
-    "max_pool2d": max_pool2d_rule,
-    "max_pool2d_backward": max_pool2d_backward_rule,
-    "avg_pool2d": avg_pool2d_rule,
-    "avg_pool2d_backward": avg_pool2d_backward_rule,
-    "lenet_subsample": lenet_subsample_rule,
-    "lenet_subsample_backward": lenet_subsample_backward_rule,
-    "batch_norm": batch_norm_rule,
-    "batch_norm_backward": batch_norm_backward_rule,
-    "batch_norm_running_stats": batch_norm_running_stats_rule,
-    "cross_entropy": cross_entropy_rule,
-    "cross_entropy_backward": cross_entropy_backward_rule,
-    "dense": dense_rule,
-    "dense_backward": dense_backward_rule,
-}
-for _name in ("relu", "leaky_relu", "sigmoid", "tanh"):
-    RULES[_name] = partial(_elementwise, _name)
-    RULES[_name + "_backward"] = partial(_elementwise_backward, _name)
-for _name in ("softmax", "log_softmax"):
-    RULES[_name] = partial(_softmax_rule, _name)
-    RULES[_name + "_backward"] = partial(_softmax_backward_rule, _name)
-
-
-def bounds_for(op: str, *args, **kwargs) -> dict[str, Bound]:
-    """The error model of every output of `op` on these inputs."""
-    try:
-        rule = RULES[op]
-    except KeyError:
-        raise KeyError(f"no tolerance rule for {op!r}; known: {sorted(RULES)}") from None
-    return rule(*args, **kwargs)

@@ -13,8 +13,6 @@ import numpy as np
 from cnnref import reference as ref
 from cnnref.reference.conv_args import conv_geometry
 from cnnref.reference.windows import pad2d
-from cnnref.verification.mutants.misc import MISC_MUTANTS
-from cnnref.verification.mutants.pooling import POOL_MUTANTS
 
 FLOAT32 = "precision lost to float32 (float64 inputs computed in float32)"
 
@@ -212,6 +210,3 @@ CONV_OUTPUT_SIZE = {
     "dilation ignored": lambda i, k, stride=1, padding=0, dilation=1:
         ref.conv_output_size(i, k, stride, padding, 1),
 }
-
-MUTANTS = {"conv2d": CONV2D, "conv2d_backward": CONV2D_BACKWARD,
-           "conv_output_size": CONV_OUTPUT_SIZE, **POOL_MUTANTS, **MISC_MUTANTS}

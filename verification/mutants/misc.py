@@ -219,6 +219,3 @@ LOSSES = {
         "grad_x with the weight transposed (g W^T)": lambda g, x, w, b=None:
             {"grad_x": g @ w.T}},
 }
-
-MISC_MUTANTS = {"batch_norm": BATCH_NORM, "batch_norm_backward": BATCH_NORM_BACKWARD,
-                **ACTIVATIONS, **LOSSES}

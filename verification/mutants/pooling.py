@@ -67,12 +67,12 @@ def _no_nan(win):
     return np.argmax(np.where(np.isnan(win), -np.inf, win), axis=-1)
 
 
-def _zero_pad_forward(x, k, kw):
+def zero_pad_forward(x, k, kw):
     geo = _geo(x, k, kw)
     return _windows(x, geo, 0.0).max(axis=-1)
 
 
-def _no_drop(x, k, kw, always_ceil=False):
+def no_drop(x, k, kw, always_ceil=False):
     """ceil_mode without PyTorch's rule that drops a last window starting in the right
     padding: that window holds padding only, so its maximum is -inf."""
     if not (kw.get("ceil_mode") or always_ceil):
@@ -109,11 +109,11 @@ NO_DROP = "ceil_mode without the drop rule (a last window starting in the right 
           "must be dropped)"
 
 MAX_POOL2D = {
-    ZERO_PAD: lambda x, k, **kw: _zero_pad_forward(x, k, kw),
+    ZERO_PAD: lambda x, k, **kw: zero_pad_forward(x, k, kw),
     FLOOR: _with(ref.max_pool2d, ceil_mode=False),
     CEIL: _with(ref.max_pool2d, ceil_mode=True),
-    NO_DROP: lambda x, k, **kw: _no_drop(x, k, kw),
-    NO_DROP + ", and always on": lambda x, k, **kw: _no_drop(x, k, kw, True),
+    NO_DROP: lambda x, k, **kw: no_drop(x, k, kw),
+    NO_DROP + ", and always on": lambda x, k, **kw: no_drop(x, k, kw, True),
     "NaN ignored (torch: a NaN in the window is the maximum)":
         lambda x, k, **kw: _nan_ignored_forward(x, k, kw),
 }
@@ -190,5 +190,3 @@ AVG_POOL2D_BACKWARD = {
     OVERWRITE + "; each window's block assigned, the last window wins": _avg_overwrite,
 }
 
-POOL_MUTANTS = {"max_pool2d": MAX_POOL2D, "max_pool2d_backward": MAX_POOL2D_BACKWARD,
-                "avg_pool2d": AVG_POOL2D, "avg_pool2d_backward": AVG_POOL2D_BACKWARD}

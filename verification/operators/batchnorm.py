@@ -20,9 +20,14 @@ from dataclasses import replace
 import numpy as np
 
 from cnnref import reference as ref
-from cnnref.verification.check.protocol import CheckCase, WrongType
-from cnnref.verification.operators.spec import OpSpec, grad_like
-from cnnref.verification.core.strategies import Case, batch_norm_cases
+from cnnref.verification.core import tolerances
+from cnnref.verification.core.cases import Case, built, upstream_gradient
+from cnnref.verification.core.compare import WrongType
+from cnnref.verification.core.strategies import batch_norm_cases
+from cnnref.verification.core.tolerances import Bound
+from cnnref.verification.mutants import misc as mutants
+from cnnref.verification.operators import torch_twins
+from cnnref.verification.operators.op import Op
 
 DEFAULTS = {"training": False, "momentum": 0.1, "eps": 1e-5}
 STATS = ("running_mean", "running_var")
@@ -61,19 +66,19 @@ def _arrays(case: Case, dtype) -> dict:
 
 
 def bn_builder(op: str, backward: bool):
-    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> CheckCase:
+    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> Case:
         arrays = _arrays(case, np.dtype(dtype))
         args = {k: arrays[k] for k in ("x", "running_mean", "running_var", "weight", "bias")}
         if backward:
-            args = {"grad_out": grad_like(args["x"].shape, case.seed, case.exact, dtype),
+            args = {"grad_out": upstream_gradient(args["x"].shape, case.seed, case.exact, dtype),
                     **args}
         feats = bn_features(args, case.kwargs) | ({"float32"} if dtype == "float32" else set())
-        return CheckCase(op, args, dict(case.kwargs), dtype, family, label or repr(case),
+        return built(op, args, dict(case.kwargs), dtype, family, label or repr(case),
                          case.exact, feats, probe)
     return build
 
 
-def bn_truth(case: CheckCase) -> dict:
+def bn_truth(case: Case) -> dict:
     a = {k: None if v is None else v.astype(np.float64) for k, v in case.args.items()}
     y = ref.batch_norm(*a.values(), **case.kwargs)
     if case.kwargs.get("training"):
@@ -84,7 +89,7 @@ def bn_truth(case: CheckCase) -> dict:
     return {"out": y, **dict(zip(STATS, stats))}
 
 
-def bn_outputs(result, passed: dict, case: CheckCase) -> dict:
+def bn_outputs(result, passed: dict, case: Case) -> dict:
     """y alone (running statistics read back from the copies if they changed), or the
     tuple (y, new_running_mean, new_running_var)."""
     if isinstance(result, (tuple, list)):
@@ -101,9 +106,8 @@ def bn_outputs(result, passed: dict, case: CheckCase) -> dict:
 
 
 def bn_extra_bounds(args, kwargs) -> dict:
-    from cnnref.verification.core.tolerances import Bound, bounds_for
     if kwargs.get("training"):
-        return bounds_for("batch_norm_running_stats", *args[:3], kwargs.get("momentum", 0.1))
+        return tolerances.batch_norm_running_stats_rule(*args[:3], kwargs.get("momentum", 0.1))
     # evaluation: the statistics must come back untouched
     return {name: Bound(0, np.zeros(np.shape(args[i + 1]))) for i, name in enumerate(STATS)}
 
@@ -129,7 +133,7 @@ BN_CORNERS = [
 def bn_corners(op: str, backward: bool):
     build = bn_builder(op, backward)
 
-    def corners() -> list[CheckCase]:
+    def corners() -> list[Case]:
         out = []
         for i, (shape, affine, kw, probe) in enumerate(BN_CORNERS):
             c = (shape[1],)
@@ -148,28 +152,32 @@ def bn_corners(op: str, backward: bool):
 def bn_examples(op: str, backward: bool):
     """The reference's worked example: x = [[1], [3]], training -> y = [[-1], [1]] /
     sqrt(1 + eps), running_var' = 0.9 * 1 + 0.1 * 2 (mean 2, biased variance 1)."""
-    def examples() -> list[CheckCase]:
+    def examples() -> list[Case]:
         args = {"x": np.array([[1.0], [3.0]]), "running_mean": np.zeros(1),
                 "running_var": np.ones(1), "weight": None, "bias": None}
         if backward:
             args = {"grad_out": np.array([[2.0], [-1.0]]), **args}
         kw = {"training": True}
-        return [CheckCase(op, args, kw, "float64", "examples", "C15: x = [[1], [3]], training"
+        return [built(op, args, kw, "float64", "examples", "C15: x = [[1], [3]], training"
                           " -> y = [[-1], [1]] / sqrt(1 + eps)", True, bn_features(args, kw))]
     return examples
 
 
-def _spec(backward: bool) -> OpSpec:
+def _spec(backward: bool) -> Op:
     op = "batch_norm_backward" if backward else "batch_norm"
     positional = (("grad_out",) if backward else ()) + ("x",) + STATS + ("weight", "bias")
     features = ("training", "evaluation", "affine", "weight or bias alone", "4-D input",
                 "(N, C) input", "N=1",
                 "momentum, eps not default", "float32", "exact integers")
-    extra = {} if backward else dict(
+    extra = dict(rule=tolerances.batch_norm_backward_rule,
+                 mutants=mutants.BATCH_NORM_BACKWARD) if backward else dict(
         truth=bn_truth, outputs_of=bn_outputs, optional_outputs=frozenset(STATS),
         extra_bounds=bn_extra_bounds,
-        all_features=features + tuple(f"{s} compared" for s in STATS))
-    return OpSpec(op, positional, frozenset({"weight", "bias"}), DEFAULTS,
+        all_features=features + tuple(f"{s} compared" for s in STATS),
+        torch=torch_twins.batch_norm, differentiable=("x", "weight", "bias"),
+        backward="batch_norm_backward", rule=tolerances.batch_norm_rule,
+        mutants=mutants.BATCH_NORM)
+    return Op(op, positional, frozenset({"weight", "bias"}), DEFAULTS,
                   ("grad_x", "grad_weight", "grad_bias") if backward else ("out",),
                   bn_examples(op, backward), bn_corners(op, backward),
                   lambda exact: batch_norm_cases().map(lambda c: replace(c, exact=exact)),
@@ -177,4 +185,4 @@ def _spec(backward: bool) -> OpSpec:
                   **({"all_features": features} | extra))
 
 
-BN_OPS = (_spec(False), _spec(True))
+OPS = (_spec(False), _spec(True))

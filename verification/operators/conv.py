@@ -12,12 +12,12 @@ import numpy as np
 
 from cnnref import reference as ref
 from cnnref.reference.conv_args import conv_geometry
-from cnnref.verification.check.protocol import CheckCase
-from cnnref.verification.operators.spec import EXTENSIONS, OpSpec, as64, pair as _pair
-from cnnref.verification.operators.batchnorm import BN_OPS
-from cnnref.verification.operators.misc import MISC_OPS
-from cnnref.verification.operators.pooling import POOL_OPS
-from cnnref.verification.core.strategies import Case, conv2d_cases, conv_output_size_cases, make_arrays
+from cnnref.verification.core import tolerances
+from cnnref.verification.core.cases import Case, built, make_arrays, pair as _pair, upstream_gradient
+from cnnref.verification.core.strategies import conv2d_cases, conv_output_size_cases
+from cnnref.verification.mutants import conv as mutants
+from cnnref.verification.operators import torch_twins
+from cnnref.verification.operators.op import EXTENSIONS, Op
 
 
 def conv_fit(case: Case, supported: set, unsupported=()) -> Case:
@@ -96,17 +96,15 @@ def _conv_arrays(case: Case, dtype: str, backward: bool) -> dict:
     kw = {**CONV_DEFAULTS, **case.kwargs}
     *_, geo = conv_geometry(arrays["x"], arrays["weight"], None, kw["stride"],
                             kw["padding"], kw["dilation"], kw["groups"])
-    shape = (geo.n, geo.k, *geo.out)
-    rng = np.random.default_rng(case.seed + 1)
-    g = rng.integers(-4, 5, shape) if case.exact else rng.standard_normal(shape)
-    return {"grad_out": g.astype(dtype), **arrays}
+    g = upstream_gradient((geo.n, geo.k, *geo.out), case.seed, case.exact, dtype)
+    return {"grad_out": g, **arrays}
 
 
 def _conv_builder(op: str, backward: bool):
-    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> CheckCase:
+    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> Case:
         args = _conv_arrays(case, dtype, backward)
         feats = conv_features(args, case.kwargs) | ({"float32"} if dtype == "float32" else set())
-        return CheckCase(op, args, dict(case.kwargs), dtype, family, label or repr(case),
+        return built(op, args, dict(case.kwargs), dtype, family, label or repr(case),
                          case.exact, feats, probe)
     return build
 
@@ -142,7 +140,7 @@ CONV_CORNERS = [
 def _conv_corners(op: str, backward: bool):
     build = _conv_builder(op, backward)
 
-    def corners() -> list[CheckCase]:
+    def corners() -> list[Case]:
         out = []
         for i, (xs, ws, bias, kwargs, probe) in enumerate(CONV_CORNERS):
             shapes = {"x": xs, "weight": ws, "bias": (ws[0],) if bias else None}
@@ -164,7 +162,7 @@ SEED003_RESULT = [[12, 12, 17], [10, 17, 19], [9, 6, 14]]
 
 
 def _conv_examples(backward: bool):
-    def examples() -> list[CheckCase]:
+    def examples() -> list[Case]:
         x = np.array(SEED003_IMAGE, dtype=np.float64)[None, None]
         w = np.array(SEED003_KERNEL, dtype=np.float64)[None, None]
         ones5, ones3 = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
@@ -184,7 +182,7 @@ def _conv_examples(backward: bool):
                 args = {"grad_out": g, **args}
             op = "conv2d_backward" if backward else "conv2d"
             label += ", integer upstream gradient (C7-C11)" if backward else ""
-            out.append(CheckCase(op, args, kw, "float64", "examples", label, True,
+            out.append(built(op, args, kw, "float64", "examples", label, True,
                                  conv_features(args, kw)))
         return out
     return examples
@@ -192,15 +190,25 @@ def _conv_examples(backward: bool):
 
 CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 
-CONV2D = OpSpec("conv2d", ("x", "weight", "bias"), frozenset({"bias"}), CONV_DEFAULTS,
+CONV_FEATURES = ("bias", "batch>1", "non-square", "stride>1", "padding>0", "dilation>1",
+                 "groups>1", "depthwise", "padding=pair", "padding=same", "padding=valid",
+                 "padding=full", "padding=asymmetric", "stride=pair", "dilation=pair",
+                 "float32", "exact integers")
+
+CONV2D = Op("conv2d", ("x", "weight", "bias"), frozenset({"bias"}), CONV_DEFAULTS,
                 ("out",), _conv_examples(False), _conv_corners("conv2d", False),
                 lambda exact: conv2d_cases(exact=exact), _conv_builder("conv2d", False),
-                conv_features, fit=conv_fit)
-CONV2D_BACKWARD = OpSpec(
+                conv_features, fit=conv_fit, all_features=CONV_FEATURES,
+                torch=torch_twins.conv2d, differentiable=("x", "weight", "bias"),
+                backward="conv2d_backward", rule=tolerances.conv2d_rule,
+                mutants=mutants.CONV2D)
+CONV2D_BACKWARD = Op(
     "conv2d_backward", ("grad_out", "x", "weight", "bias"), frozenset({"bias"}),
     CONV_DEFAULTS, ("grad_x", "grad_weight", "grad_bias"), _conv_examples(True),
     _conv_corners("conv2d_backward", True), lambda exact: conv2d_cases(exact=exact),
-    _conv_builder("conv2d_backward", True), conv_features, cost=1.5, fit=conv_fit)
+    _conv_builder("conv2d_backward", True), conv_features, cost=1.5, fit=conv_fit,
+    all_features=CONV_FEATURES, rule=tolerances.conv2d_backward_rule,
+    mutants=mutants.CONV2D_BACKWARD)
 
 
 # --- output size -------------------------------------------------------------------------
@@ -214,7 +222,7 @@ def size_features(args, kwargs) -> frozenset:
 def _size_build(case: Case, dtype: str, family: str, label: str = "", probe=None):
     kw = dict(case.kwargs)
     args = {"input_size": kw.pop("input_size"), "kernel_size": kw.pop("kernel_size")}
-    return CheckCase("conv_output_size", args, kw, "int", family, label or repr(case), True,
+    return built("conv_output_size", args, kw, "int", family, label or repr(case), True,
                      size_features(args, kw), probe)
 
 
@@ -248,36 +256,13 @@ def _size_cases(table, family):
     return cases
 
 
-CONV_OUTPUT_SIZE = OpSpec(
+CONV_OUTPUT_SIZE = Op(
     "conv_output_size", ("input_size", "kernel_size"), frozenset(),
     {"stride": 1, "padding": 0, "dilation": 1}, ("size",), _size_cases(SIZE_EXAMPLES, "examples"),
     _size_cases(SIZE_CORNERS, "corners"), lambda exact: conv_output_size_cases(),
-    _size_build, size_features, random=False, cost=0.2, fit=conv_fit)
+    _size_build, size_features, random=False, cost=0.2, fit=conv_fit,
+    all_features=("stride>1", "padding>0", "dilation>1", "padding=pair", "padding=same",
+                  "padding=valid", "padding=full"),
+    mutants=mutants.CONV_OUTPUT_SIZE)
 
-OPS: dict[str, OpSpec] = {op.name: op for op in (
-    CONV_OUTPUT_SIZE, CONV2D, CONV2D_BACKWARD, *POOL_OPS, *BN_OPS, *MISC_OPS)}
-
-
-def reference_outputs(spec: OpSpec, case: CheckCase) -> dict:
-    """The ground truth: the reference in float64 on the same (rounded) inputs."""
-    if spec.truth is not None:
-        return spec.truth(case)
-    args = [as64(v) for v in case.args.values()]
-    result = getattr(ref, spec.name)(*args, **case.kwargs)
-    values = result if len(spec.outputs) > 1 else (result,)
-    return dict(zip(spec.outputs, values))
-
-
-def allowed_errors(spec: OpSpec, case: CheckCase, truth: dict, dtype=None) -> dict:
-    """Per-output allowed |error| for an unknown algorithm: the 'any' model (max of the
-    direct-sum and FFT bounds) of verification/core/tolerances.py; exact ops allow 0."""
-    from cnnref.verification.core.tolerances import RULES, bounds_for
-    if spec.name not in RULES:
-        return {k: 0.0 for k in truth}
-    args = [as64(v) for v in case.args.values()]
-    bounds = bounds_for(spec.name, *args, **case.kwargs)
-    if spec.extra_bounds is not None:
-        bounds = {**bounds, **spec.extra_bounds(args, case.kwargs)}
-    if dtype is None:
-        dtype = np.float32 if case.dtype == "float32" else np.float64
-    return {k: bounds[k].allowed(dtype, "any") for k in truth if k in bounds}
+OPS = (CONV_OUTPUT_SIZE, CONV2D, CONV2D_BACKWARD)

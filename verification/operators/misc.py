@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnref.verification.check.protocol import CheckCase
-from cnnref.verification.operators.spec import OpSpec, grad_like
-from cnnref.verification.core.strategies import (Case, cross_entropy_cases, dense_cases,
-                                     elementwise_cases, make_arrays, softmax_cases)
+from functools import partial
+
+from cnnref.verification.core import tolerances
+from cnnref.verification.core.cases import Case, built, make_arrays, upstream_gradient
+from cnnref.verification.core.strategies import (cross_entropy_cases, dense_cases,
+                                                 elementwise_cases, softmax_cases)
+from cnnref.verification.mutants import misc as mutants
+from cnnref.verification.operators import torch_twins
+from cnnref.verification.operators.op import Op
 
 
 def _features(args, kwargs) -> frozenset:
@@ -29,7 +34,7 @@ def _features(args, kwargs) -> frozenset:
 
 
 def _builder(op: str, backward: bool):
-    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> CheckCase:
+    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> Case:
         arrays = make_arrays(case, np.dtype(dtype))
         kw = dict(case.kwargs)
         if "logits" in arrays:     # class targets from the seed, int64 like torch
@@ -40,10 +45,10 @@ def _builder(op: str, backward: bool):
             arrays["dim"] = kw.pop("dim")
         if backward:
             out = _out_shape(arrays)
-            g = grad_like(out, case.seed, case.exact, dtype)
+            g = upstream_gradient(out, case.seed, case.exact, dtype)
             arrays = {"grad_out": float(g) if out == () else g, **arrays}
         feats = _features(arrays, kw) | ({"float32"} if dtype == "float32" else set())
-        return CheckCase(op, arrays, kw, dtype, family, label or repr(case), case.exact,
+        return built(op, arrays, kw, dtype, family, label or repr(case), case.exact,
                          feats, probe)
     return build
 
@@ -58,7 +63,7 @@ def _out_shape(arrays) -> tuple:
 
 def _fixed(op: str, backward: bool, rows, family: str):
     """Cases with given values: rows of (args without grad_out, kwargs, label)."""
-    def cases() -> list[CheckCase]:
+    def cases() -> list[Case]:
         out = []
         for i, (args, kw, label) in enumerate(rows):
             args = {k: np.asarray(v, dtype=np.float64) if v is not None and k in (
@@ -67,9 +72,9 @@ def _fixed(op: str, backward: bool, rows, family: str):
                 args["target"] = np.asarray(args["target"], dtype=np.int64)
             if backward:
                 shape = _out_shape(args)
-                g = grad_like(shape, 4000 + i, True, np.float64)
+                g = upstream_gradient(shape, 4000 + i, True, np.float64)
                 args = {"grad_out": float(g) if shape == () else g, **args}
-            out.append(CheckCase(op, args, dict(kw), "float64", family, label, True,
+            out.append(built(op, args, dict(kw), "float64", family, label, True,
                                  _features(args, kw)))
         return out
     return cases
@@ -128,20 +133,38 @@ ALL = {"softmax": ("dim < 0", "dim >= 0", "rank 1", "rank 2", "rank 3", "rank 4"
 ALL["log_softmax"] = ALL["softmax"]
 
 
-def _spec(name: str, backward: bool) -> OpSpec:
+def _spec(name: str, backward: bool) -> Op:
     op = name + ("_backward" if backward else "")
     outputs = ("grad_x", "grad_weight", "grad_bias") if name == "dense" and backward else \
         ("grad_x",) if backward else ("out",)
     defaults = {"negative_slope": 0.01} if name == "leaky_relu" else {}
     features = ALL.get(name, ("x == 0", "|x| >= 30")) + ("float32", "exact integers")
-    return OpSpec(op, (("grad_out",) if backward else ()) + POSITIONAL.get(name, ("x",)),
+    return Op(op, (("grad_out",) if backward else ()) + POSITIONAL.get(name, ("x",)),
                   frozenset({"bias"}) if name == "dense" else frozenset(), defaults, outputs,
                   _fixed(op, backward, EXAMPLES[name], "examples"),
                   _fixed(op, backward, CORNERS[name], "corners"),
                   STRATEGIES.get(name, elementwise_cases), _builder(op, backward), _features,
-                  cost=0.25, all_features=features)
+                  cost=0.25, all_features=features, rule=RULES[op],
+                  mutants=mutants.ACTIVATIONS.get(op, mutants.LOSSES.get(op)),
+                  **({} if backward else {"torch": TWINS[name], "backward": op + "_backward",
+                                          "differentiable": DIFFERENTIABLE.get(name, ("x",))}))
 
+
+DIFFERENTIABLE = {"cross_entropy": ("logits",), "dense": ("x", "weight", "bias")}
+TWINS = {"relu": torch_twins.relu, "leaky_relu": torch_twins.leaky_relu,
+         "sigmoid": torch_twins.sigmoid, "tanh": torch_twins.tanh,
+         "softmax": torch_twins.softmax, "log_softmax": torch_twins.log_softmax,
+         "cross_entropy": torch_twins.cross_entropy, "dense": torch_twins.dense}
+RULES = {"cross_entropy": tolerances.cross_entropy_rule,
+         "cross_entropy_backward": tolerances.cross_entropy_backward_rule,
+         "dense": tolerances.dense_rule, "dense_backward": tolerances.dense_backward_rule}
+for _name in ("relu", "leaky_relu", "sigmoid", "tanh"):
+    RULES[_name] = partial(tolerances.elementwise_rule, _name)
+    RULES[_name + "_backward"] = partial(tolerances.elementwise_backward_rule, _name)
+for _name in ("softmax", "log_softmax"):
+    RULES[_name] = partial(tolerances.softmax_rule, _name)
+    RULES[_name + "_backward"] = partial(tolerances.softmax_backward_rule, _name)
 
 NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy",
          "dense")
-MISC_OPS = tuple(_spec(name, bw) for name in NAMES for bw in (False, True))
+OPS = tuple(_spec(name, bw) for name in NAMES for bw in (False, True))

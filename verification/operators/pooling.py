@@ -16,9 +16,12 @@ from dataclasses import replace
 import numpy as np
 
 from cnnref import reference as ref
-from cnnref.verification.check.protocol import CheckCase
-from cnnref.verification.operators.spec import OpSpec, grad_like, pair
-from cnnref.verification.core.strategies import Case, pool2d_cases
+from cnnref.verification.core import tolerances
+from cnnref.verification.core.cases import Case, built, pair, upstream_gradient
+from cnnref.verification.mutants import pooling as mutants
+from cnnref.verification.operators import torch_twins
+from cnnref.verification.operators.op import Op
+from cnnref.verification.core.strategies import pool2d_cases
 
 MAX_DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}
 AVG_DEFAULTS = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
@@ -57,10 +60,9 @@ def pool_features(kind: str):
 
 def _drops(x, k, kw) -> bool:
     """Does PyTorch's ceil_mode rule drop a window here (naive ceil would keep it)?"""
-    from cnnref.verification.mutants.pooling import _no_drop
     geometry = {n: kw[n] for n in ("stride", "padding", "dilation", "ceil_mode") if n in kw}
     try:
-        _no_drop(np.zeros(x.shape), k, geometry)
+        mutants.no_drop(np.zeros(x.shape), k, geometry)
         return True
     except ValueError:
         return False
@@ -69,9 +71,8 @@ def _drops(x, k, kw) -> bool:
 def _negative_border(x, args, kw) -> bool:
     if max(pair(kw.get("padding", 0))) == 0:
         return False
-    from cnnref.verification.mutants.pooling import _zero_pad_forward
     x64 = np.nan_to_num(x.astype(np.float64))
-    return not np.array_equal(_zero_pad_forward(x64, args["kernel_size"], kw),
+    return not np.array_equal(mutants.zero_pad_forward(x64, args["kernel_size"], kw),
                               ref.max_pool2d(x64, args["kernel_size"], **kw))
 
 
@@ -107,21 +108,21 @@ def pool_builder(op: str, kind: str, backward: bool, x_values=None):
     features = pool_features(kind)
     forward = ref.max_pool2d if kind == "max" else ref.avg_pool2d
 
-    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> CheckCase:
+    def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> Case:
         kw = dict(case.kwargs)
         k = kw.pop("kernel_size")
         x = _values(case, np.dtype(dtype)) if x_values is None else x_values(case, dtype)
         args = {"x": x, "kernel_size": k}
         if backward:
             shape = forward(x.astype(np.float64), k, **kw).shape
-            args = {"grad_out": grad_like(shape, case.seed, case.exact, dtype), **args}
+            args = {"grad_out": upstream_gradient(shape, case.seed, case.exact, dtype), **args}
         feats = features(args, kw) | ({"float32"} if dtype == "float32" else set())
-        return CheckCase(op, args, kw, dtype, family, label or repr(case), case.exact,
+        return built(op, args, kw, dtype, family, label or repr(case), case.exact,
                          feats, probe)
     return build
 
 
-def _touches_input(case: CheckCase) -> bool:
+def _touches_input(case: Case) -> bool:
     """Every max window holds at least one input pixel (else torch's index is not the
     window's; see reference.max_pool2d)."""
     kw = dict(case.kwargs)
@@ -182,7 +183,7 @@ def pool_corners(op: str, kind: str, backward: bool):
     build = pool_builder(op, kind, backward)
     table = MAX_CORNERS if kind == "max" else AVG_CORNERS
 
-    def corners() -> list[CheckCase]:
+    def corners() -> list[Case]:
         out = []
         for i, (shape, k, kw, probe) in enumerate(table):
             case = Case({"x": shape}, {"kernel_size": k, **kw}, seed=2000 + i, exact=True)
@@ -208,7 +209,7 @@ def _negative(case: Case, dtype) -> np.ndarray:
 
 
 def pool_examples(op: str, kind: str, backward: bool):
-    def examples() -> list[CheckCase]:
+    def examples() -> list[Case]:
         x = np.array(SEED000_MAP, dtype=np.float64)[None, None]
         args = {"x": x, "kernel_size": 2}
         if backward:   # the error [[1, 2], [3, 4]] of the worked example (C12, C13)
@@ -216,12 +217,12 @@ def pool_examples(op: str, kind: str, backward: bool):
         label = ("seed 000: 4x4 map, 2x2 windows, stride 2 (default) -> "
                  + ("[[5, 7], [4, 8]], the tie of 4s to the first" if kind == "max"
                     else "[[11, 10], [9, 19]] / 4"))
-        return [CheckCase(op, args, {}, "float64", "examples", label, True,
+        return [built(op, args, {}, "float64", "examples", label, True,
                           pool_features(kind)(args, {}))]
     return examples
 
 
-def _spec(kind: str, backward: bool) -> OpSpec:
+def _spec(kind: str, backward: bool) -> Op:
     op = f"{kind}_pool2d" + ("_backward" if backward else "")
     defaults = MAX_DEFAULTS if kind == "max" else AVG_DEFAULTS
     positional = (("grad_out",) if backward else ()) + ("x", "kernel_size")
@@ -234,14 +235,32 @@ def _spec(kind: str, backward: bool) -> OpSpec:
     else:
         features = [f for f in features if f not in ("dilation>1", "dilation=pair")]
         features += ["count_include_pad=False", "divisor_override", "dilation>1 (avg)"]
-    return OpSpec(op, positional, frozenset(), defaults, ("grad_x",) if backward else ("out",),
+    return Op(op, positional, frozenset(), defaults, ("grad_x",) if backward else ("out",),
                   pool_examples(op, kind, backward), pool_corners(op, kind, backward),
                   lambda exact, kind=kind: pool2d_cases(kind, values="ties" if exact
                                                         else "normal"),
                   pool_builder(op, kind, backward), pool_features(kind),
                   cost=0.7 if backward else 0.5, fit=pool_fit,
                   applicable=_touches_input if kind == "max" else None,
-                  all_features=tuple(features))
+                  all_features=tuple(features), **_twin_and_bounds(op, kind, backward))
 
 
-POOL_OPS = tuple(_spec(kind, bw) for kind in ("max", "avg") for bw in (False, True))
+def _twin_and_bounds(op: str, kind: str, backward: bool) -> dict:
+    """The registry fields beside the cases: torch twin, tolerance rule, mutants."""
+    rule, mistakes = RULES_AND_MUTANTS[op]
+    out = {"rule": rule, "mutants": mistakes}
+    if not backward:
+        out.update(torch=TWINS[op], differentiable=("x",), backward=op + "_backward")
+    return out
+
+
+RULES_AND_MUTANTS = {
+    "max_pool2d": (tolerances.max_pool2d_rule, mutants.MAX_POOL2D),
+    "max_pool2d_backward": (tolerances.max_pool2d_backward_rule, mutants.MAX_POOL2D_BACKWARD),
+    "avg_pool2d": (tolerances.avg_pool2d_rule, mutants.AVG_POOL2D),
+    "avg_pool2d_backward": (tolerances.avg_pool2d_backward_rule, mutants.AVG_POOL2D_BACKWARD),
+}
+TWINS = {"max_pool2d": torch_twins.max_pool2d, "avg_pool2d": torch_twins.avg_pool2d}
+
+
+OPS = tuple(_spec(kind, bw) for kind in ("max", "avg") for bw in (False, True))

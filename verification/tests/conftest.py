@@ -34,7 +34,7 @@ def pytest_sessionfinish(session, exitstatus):
     path = os.environ.get("CNNREF_RECORD")
     if not path:
         return
-    from cnnref.verification.core.harness import RECORD
+    from cnnref.verification.harness import RECORD
     rows = [{"op": op, "tensor": t, "candidate": c, "dtype": d, "worst_ratio": r}
             for (op, t, c, d), r in sorted(RECORD.items())]
     with open(path, "w") as f:

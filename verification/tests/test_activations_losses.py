@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from cnnref import reference as ref
-from cnnref.verification.core.harness import assert_close, call_repr, check_against_torch
+from cnnref.verification.core.compare import assert_close
+from cnnref.verification.core.cases import call_repr
+from cnnref.verification.harness import check_against_torch
 from cnnref.verification.core.strategies import seeds
 from cnnref.verification.core.tolerances import central_difference_allowed, gamma
 

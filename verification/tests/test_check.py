@@ -6,15 +6,27 @@ crashes, wrong return types and import errors must be reported, never crash the 
 Runs with few examples to stay fast; the defaults are measured, not asserted."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import pathlib
+import subprocess
+import sys
+from importlib.metadata import entry_points
 
+import numpy as np
 import pytest
 
 from cnnref import cli
+from cnnref import reference as ref
+from cnnref.verification.check.battery import Options, run_battery
+from cnnref.verification.check.diagnose import diagnose
+from cnnref.verification.check.protocol import accepts_of
 from cnnref.verification.check.report import exit_status
-from cnnref.verification.check.runner import RunOptions, run_check
+from cnnref.verification.check.runner import TIMEOUT_AFTER_A_HANG, RunOptions, run_check
 from cnnref.verification.mutants.conv import FLOAT32
+from cnnref.verification.operators.registry import CHECKABLE, REGISTRY
 
 IMPLS = pathlib.Path(__file__).parent / "fixtures" / "impls"
 OPS = ["conv_output_size", "conv2d", "conv2d_backward"]
@@ -81,8 +93,7 @@ def test_correct_implementations_pass(name):
 
 
 def test_the_reference_itself_passes():
-    from cnnref.verification.operators.conv import OPS as ALL_OPS
-    report = run_check("reference", list(ALL_OPS), FAST)
+    report = run_check("reference", list(CHECKABLE), FAST)
     failed = {r["op"]: r.get("failure", {}).get("message") for r in report["results"]
               if r["status"] != "pass"}
     assert not failed, f"the reference fails its own check: {failed}"
@@ -101,8 +112,6 @@ def test_failure_has_smallest_case_max_error_and_runnable_repro():
     assert fail["family"] == "random"
     assert "(1, 1, 1, 1)" in fail["case"], f"not shrunk: {fail['case']}"
     assert fail["max_error"] > fail["allowed"]
-    import contextlib
-    import io
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         exec(compile(fail["repro"], "<repro>", "exec"), {})
@@ -149,10 +158,6 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
 
 def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     """One item per function and family; the failing family fails, later ones skip."""
-    import os
-    import subprocess
-    import sys
-    from importlib.metadata import entry_points
     root = pathlib.Path(__file__).parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     # Installed, the package's pytest11 entry point loads the plugin; naming it again
@@ -164,8 +169,7 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
            "--cnnref-max-examples=5"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 1, out.stdout + out.stderr
-    from cnnref.verification.operators.conv import OPS as ALL_OPS
-    undefined = sum(5 for op in ALL_OPS if not op.startswith("conv"))
+    undefined = sum(5 for op in CHECKABLE if not op.startswith("conv"))
     assert f"1 failed, 9 passed, {3 + undefined} skipped" in out.stdout, out.stdout
     assert "bias gradient averaged" in out.stdout
     quiet = subprocess.run([sys.executable, "-m", "pytest", *plugin,
@@ -230,11 +234,7 @@ def test_buggy_layer_implementations_fail_with_a_diagnosis(name):
 
 def _mutant_impl(op, mutant):
     """The reference with one output replaced by what `mutant` computes (where it applies)."""
-    import numpy as np
-
-    from cnnref import reference as ref
-    from cnnref.verification.operators.conv import OPS as ALL_OPS
-    spec = ALL_OPS[op]
+    spec = REGISTRY[op]
 
     def fn(*args, **kwargs):
         outs = ref.batch_norm_running_stats(*args[:3], kwargs.get("momentum", 0.1)) \
@@ -255,19 +255,14 @@ def _mutant_impl(op, mutant):
 
 
 def _layer_mutants():
-    from cnnref.verification.mutants.conv import MUTANTS
-    return [(op, name) for op in LAYER_OPS for name in MUTANTS.get(op, {})]
+    return [(op, name) for op in LAYER_OPS for name in REGISTRY[op].mutants or {}]
 
 
 @pytest.mark.parametrize("op,name", _layer_mutants())
 def test_every_layer_mutant_is_caught_and_named(op, name):
     """Each classic mistake, planted in the reference, fails the battery (examples,
     corners or hypothesis) and the diagnosis names it."""
-    from cnnref.verification.check.protocol import accepts_of
-    from cnnref.verification.check.battery import Options, run_battery
-    from cnnref.verification.check.diagnose import diagnose
-    from cnnref.verification.mutants.conv import MUTANTS
-    spec, fn = _mutant_impl(op, MUTANTS[op][name])
+    spec, fn = _mutant_impl(op, REGISTRY[op].mutants[name])
     state = run_battery(spec, fn, accepts_of(fn), Options(10, 0, 5.0), lambda label: None)
     assert state.failure is not None, f"{op}: mutant {name!r} not caught"
     found = [d["mistake"] for d in diagnose(spec, state.failure)]
@@ -312,7 +307,6 @@ def test_bugs_in_fast_paths_and_behind_refusals_are_caught(name, op):
 def test_after_a_hang_the_other_functions_get_a_short_timeout():
     """A shared helper that hangs must not cost the full timeout once per function: the
     first hang waits --timeout, the functions after it TIMEOUT_AFTER_A_HANG."""
-    from cnnref.verification.check.runner import TIMEOUT_AFTER_A_HANG
     opts = RunOptions(max_examples=10, seed=0, timeout=6.0, budget=10.0)
     results = _by_op(_run("bad_hang_shared", opts))
     messages = [results[op]["failure"]["message"] for op in OPS]

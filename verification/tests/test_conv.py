@@ -7,9 +7,13 @@ import pytest
 from hypothesis import given
 
 from cnnref import reference as ref
-from cnnref.verification.core.harness import assert_close, call_repr, check_against_torch, torch_devices
-from cnnref.verification.core.strategies import conv2d_cases, make_arrays
-from cnnref.verification.core.tolerances import bounds_for, gamma, inner_product_bound
+from cnnref.verification.core.compare import assert_close
+from cnnref.verification.core.cases import call_repr
+from cnnref.verification.harness import check_against_torch, torch_devices
+from cnnref.verification.core.cases import make_arrays
+from cnnref.verification.core.strategies import conv2d_cases
+from cnnref.verification.operators.registry import bounds_for
+from cnnref.verification.core.tolerances import gamma, inner_product_bound
 
 DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["float64", "float32"]

@@ -10,9 +10,12 @@ import pytest
 from hypothesis import assume, given
 
 from cnnref import reference as ref
-from cnnref.verification.core.harness import assert_close, call_repr, check_against_torch
-from cnnref.verification.core.strategies import Case, make_arrays, pool2d_cases, seeds, special_values
-from cnnref.verification.core.tolerances import bounds_for
+from cnnref.verification.core.compare import assert_close
+from cnnref.verification.core.cases import call_repr
+from cnnref.verification.harness import check_against_torch
+from cnnref.verification.core.cases import Case, make_arrays
+from cnnref.verification.core.strategies import pool2d_cases, seeds, special_values
+from cnnref.verification.operators.registry import bounds_for
 
 DTYPES = [np.float64, np.float32]
 IDS = ["float64", "float32"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cnnref import reference as ref
-from cnnref.verification.core.harness import assert_close
+from cnnref.verification.core.compare import assert_close
 
 # seed 003, "卷积基本操作示例": the 5x5 image, the 3x3 kernel and the printed 3x3 result.
 SEED003_IMAGE = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3],

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from cnnref import reference as ref
-from cnnref.verification.core.harness import assert_close
+from cnnref.verification.core.compare import assert_close
 from cnnref.verification.core.tolerances import gamma, inner_product_bound
 
 vectors = st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1))

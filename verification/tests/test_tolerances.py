@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 
 from cnnref import reference as ref
-from cnnref.verification.core.strategies import conv2d_cases, make_arrays
-from cnnref.verification.core.tolerances import bounds_for, unit_roundoff
+from cnnref.verification.core.cases import make_arrays
+from cnnref.verification.core.strategies import conv2d_cases
+from cnnref.verification.core.tolerances import unit_roundoff
+from cnnref.verification.operators.registry import bounds_for
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

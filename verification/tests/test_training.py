@@ -13,7 +13,7 @@ from cnnref.reference import model_layers
 from cnnref.reference.datasets import COLOURS, colour_shapes, digits_to_lenet, to_gray
 from cnnref.reference.model import build, dense_spec
 from cnnref.reference.netspec import LECUN_C3
-from cnnref.verification.core.harness import assert_close
+from cnnref.verification.core.compare import assert_close
 from cnnref.verification.training.parity import run_nudge, run_parity, widest_reduction
 from cnnref.verification.core.tolerances import training_parity_allowed
 
@@ -145,7 +145,7 @@ def test_c15_recalibrated_batch_norm_statistics_are_the_batch_averages():
     model.recalibrate_batch_norm(x, batch_size=6)
     names = [layer.name for layer in model.layers]
     bn = model.layers[names.index("bn3")]
-    from cnnref.verification.core.tolerances import bounds_for
+    from cnnref.verification.operators.registry import bounds_for
     means, variances, allowed = [], [], {"running_mean": 0.0, "running_var": 0.0}
     running = (np.zeros(32), np.ones(32))
     for k, half in enumerate((x[:6], x[6:]), 1):

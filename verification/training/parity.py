@@ -17,10 +17,15 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
+from cnnref.reference import netspec as ns
 from cnnref.reference.datasets import batches, colour_shapes
 from cnnref.reference.model import Sequential, build, trainable_network
 from cnnref.reference.networks import get_network, output_shapes
+from cnnref.verification.training.torch_layers import torch_network
 
 LR = {"lenet5": 0.05, "table18_1": 0.1}     # table18_1: the documents' cnn_model rate
 
@@ -57,8 +62,6 @@ def generated_data(net: str, n: int, seed: int = 0, dtype=np.float64):
 
 def torch_twin(net: str, dtype):
     """nn.Sequential of the trainable spec (trailing SOFTMAX folded into the loss)."""
-    import torch
-    from cnnref.verification.training.torch_layers import torch_network
     twin = torch_network(trainable_network(get_network(net)))
     return twin.to(torch.float64 if np.dtype(dtype) == np.float64 else torch.float32)
 
@@ -66,7 +69,6 @@ def torch_twin(net: str, dtype):
 def _tensors(layer, module) -> dict:
     """Our name -> the torch tensor(s) holding it: a tensor, or for a tabled conv (C3) the
     list of per-map weights with their input rows."""
-    import torch.nn as nn
     if isinstance(module, nn.Sequential):              # Flatten + Linear
         module = module[-1]
     names = {"coefficient": "coef"}
@@ -94,7 +96,6 @@ def _ours(layer) -> dict:
 
 def copy_into_torch(model: Sequential, twin) -> None:
     """Load our initial parameters and buffers into the twin (exact copies)."""
-    import torch
     with torch.no_grad():
         for layer, module in zip(model.layers, twin):
             for name, t in _tensors(layer, module).items():
@@ -164,7 +165,6 @@ class TorchRun:
     F.cross_entropy, backward and torch.optim.SGD (plain, no momentum)."""
 
     def __init__(self, net, seed, dtype, lr):
-        import torch
         self.model, self.dtype = build(net, seed, dtype), np.dtype(dtype)   # names, layout
         self.twin = torch_twin(net, dtype)
         copy_into_torch(self.model, self.twin)
@@ -172,8 +172,6 @@ class TorchRun:
         self.opt = torch.optim.SGD(self.twin.parameters(), lr=lr)
 
     def step(self, xb, yb) -> float:
-        import torch
-        import torch.nn.functional as F
         self.opt.zero_grad()
         loss = F.cross_entropy(self.twin(torch.from_numpy(xb.astype(self.dtype))),
                                torch.from_numpy(yb))
@@ -251,7 +249,6 @@ def widest_reduction(net: str, batch_size: int) -> int:
     output pixels, its forward C_in/groups x kH x kW (+ bias), a dense layer's weight
     gradient the batch and its forward the inputs, batch norm batch x pixels, the loss
     batch + classes (+ 6 roundings, tolerances.cross_entropy_rule)."""
-    from cnnref.reference import netspec as ns
     spec = trainable_network(get_network(net))
     shapes = [tuple(spec.input.shape)] + output_shapes(spec)
     widest = batch_size + shapes[-1][0] + 6

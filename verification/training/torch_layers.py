@@ -9,54 +9,50 @@ iteration give every layer's output. Two layers have no torch.nn equivalent:
 """
 from __future__ import annotations
 
-import functools
 import math
 
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-@functools.cache
-def _modules():
-    """torch.nn and the two custom modules, defined once (torch is imported lazily)."""
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+from cnnref.reference.netspec import (CONNECTION_TABLES, Activation, BatchNorm, Conv, Dense,
+                                      Flatten, Pool, Subsample)
+from cnnref.reference.networks import output_shapes
 
-    class Subsample2d(nn.Module):
-        def __init__(self, channels, kernel_size, stride):
-            super().__init__()
-            self.kernel_size, self.stride = tuple(kernel_size), tuple(stride)
-            self.coef = nn.Parameter(torch.ones(channels))
-            self.bias = nn.Parameter(torch.zeros(channels))
 
-        def forward(self, x):
-            window = self.kernel_size[0] * self.kernel_size[1]
-            pooled = F.avg_pool2d(x, self.kernel_size, self.stride) * window
-            return pooled * self.coef.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+class Subsample2d(nn.Module):
+    def __init__(self, channels, kernel_size, stride):
+        super().__init__()
+        self.kernel_size, self.stride = tuple(kernel_size), tuple(stride)
+        self.coef = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
 
-    class TableConv2d(nn.Module):
-        def __init__(self, table, out_channels, kernel_size, bias=True, **conv_kwargs):
-            super().__init__()
-            if len(table) != out_channels:
-                raise ValueError(f"TableConv2d: {len(table)} table rows for {out_channels} maps")
-            self.table = [tuple(row) for row in table]
-            self.conv_kwargs = conv_kwargs
-            self.weights = nn.ParameterList(
-                nn.Parameter(torch.randn(1, len(row), *kernel_size) * 0.1) for row in table)
-            self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+    def forward(self, x):
+        window = self.kernel_size[0] * self.kernel_size[1]
+        pooled = F.avg_pool2d(x, self.kernel_size, self.stride) * window
+        return pooled * self.coef.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
-        def forward(self, x):
-            maps = [F.conv2d(x[:, list(row)], w, None, **self.conv_kwargs)
-                    for row, w in zip(self.table, self.weights)]
-            out = torch.cat(maps, dim=1)
-            return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
 
-    return nn, Subsample2d, TableConv2d
+class TableConv2d(nn.Module):
+    def __init__(self, table, out_channels, kernel_size, bias=True, **conv_kwargs):
+        super().__init__()
+        if len(table) != out_channels:
+            raise ValueError(f"TableConv2d: {len(table)} table rows for {out_channels} maps")
+        self.table = [tuple(row) for row in table]
+        self.conv_kwargs = conv_kwargs
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.randn(1, len(row), *kernel_size) * 0.1) for row in table)
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+
+    def forward(self, x):
+        maps = [F.conv2d(x[:, list(row)], w, None, **self.conv_kwargs)
+                for row, w in zip(self.table, self.weights)]
+        out = torch.cat(maps, dim=1)
+        return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
 
 
 def torch_layer(layer, in_shape):
     """The torch.nn module computing `layer` on per-sample input shape `in_shape`."""
-    from cnnref.reference.netspec import (CONNECTION_TABLES, Activation, BatchNorm, Conv, Dense,
-                                   Flatten, Pool, Subsample)
-    nn, Subsample2d, TableConv2d = _modules()
     if isinstance(layer, Conv):
         kw = {"stride": layer.stride, "padding": layer.padding, "dilation": layer.dilation}
         if layer.table:
@@ -84,8 +80,6 @@ def torch_layer(layer, in_shape):
 
 def torch_network(net):
     """nn.Sequential of torch_layer for every layer of `net` (a reference Network)."""
-    import torch.nn as nn
-    from cnnref.reference.networks import output_shapes
     shapes = [tuple(net.input.shape)] + output_shapes(net)
     return nn.Sequential(*(torch_layer(layer, shape)
                            for layer, shape in zip(net.layers, shapes)))
