@@ -97,7 +97,7 @@ def write_reports(run_dir: Path, out: Path, compare_with: str | None) -> list[Pa
     if compare_with:
         old = _old_run(compare_with)
         new = speedup.load(run_dir)
-        extra["speedup"] = lambda data: {**data, "comparison": speedup.compare(old, new)}
+        extra["speedup"] = lambda data: {**data, "comparison": speedup.compare_runs(old, new)}
     # A run made with --no-verify has no test results: leave out the sections built on them.
     skip = () if (run_dir / "junit.xml").exists() else ("verification", "correctness")
     providers = [p for p in dashboard.PROVIDERS if p.name not in skip]

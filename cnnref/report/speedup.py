@@ -254,7 +254,7 @@ def build(run_dir) -> dict:
     return compute(load(run_dir))
 
 
-def compare(old_raw, new_raw) -> list[dict]:
+def compare_runs(old_raw, new_raw) -> list[dict]:
     """Per measurement in both runs: the change of the median and whether it exceeds
     REGRESSION_SIGMAS times the combined noise of the two runs (sqrt(s_old^2 + s_new^2),
     relative). With fewer than 3 repeats on either side there is no noise estimate and

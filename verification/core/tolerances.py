@@ -435,7 +435,7 @@ def training_parity_allowed(steps: int, reduction: int, amplification: float,
                             dtype=np.float64) -> float:
     """Allowed relative difference (max norm, per layer: verification/training/parity.py) between
     two implementations training the same network with plain SGD from the same weights on
-    the same batches (issue 8). Each step evaluates the same sums in different orders: every
+    the same batches. Each step evaluates the same sums in different orders: every
     sum of at most n = `reduction` terms (the widest: a conv weight gradient over batch x
     output pixels) errs by gamma_n relative to its magnitude, so each side's new state is
     within gamma_n of the exact step from its old state, 2 gamma_n between the two sides.

@@ -9,15 +9,98 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import strategies as st
+
 
 from cnnref import reference as ref
 from cnnref.reference.conv_args import conv_geometry
 from cnnref.verification.core import tolerances
+from cnnref.verification.core.strategies import seeds, simplify
 from cnnref.verification.core.cases import Case, built, make_arrays, pair as _pair, upstream_gradient
-from cnnref.verification.core.strategies import conv2d_cases, conv_output_size_cases
 from cnnref.verification.mutants import conv as mutants
-from cnnref.verification.operators import torch_twins
 from cnnref.verification.operators.op import EXTENSIONS, Op
+
+
+# --- strategies: valid configurations only, biased towards the corners ---------------
+
+@st.composite
+def _channels(draw):
+    """(groups, C, K): plain, grouped, depthwise (groups == C), and K == C."""
+    kind = draw(st.sampled_from(["plain", "plain", "grouped", "depthwise", "square"]))
+    if kind == "depthwise":
+        c = draw(st.integers(1, 4))
+        return c, c, c * draw(st.integers(1, 2))
+    groups = draw(st.integers(2, 3)) if kind == "grouped" else 1
+    cg, kg = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    if kind == "square":
+        kg = cg
+    return groups, groups * cg, groups * kg
+
+
+@st.composite
+def _padding(draw, kernel, dilation, stride):
+    """Every accepted form; 'same' only at stride 1 (PyTorch refuses it otherwise)."""
+    forms = ["int", "pair", "asym", "valid", "full"] + (["same"] * 2 if stride == (1, 1) else [])
+    form = draw(st.sampled_from(forms))
+    small = st.integers(0, 2)
+    if form == "int":
+        return draw(small)
+    if form == "pair":
+        return (draw(small), draw(small))
+    if form == "asym":
+        return ((draw(small), draw(small)), (draw(small), draw(small)))
+    return form
+
+
+def _pad_totals(padding, kernel, dilation):
+    pads = ref.normalize_padding(padding, kernel, dilation, (1, 1), "strategy")
+    return pads[0][0] + pads[0][1], pads[1][0] + pads[1][1]
+
+
+@st.composite
+def conv2d_cases(draw, exact: bool = False, max_extra: int = 6) -> Case:
+    """Valid conv2d inputs. Input sizes start at "kernel span == padded input" (offset 0,
+    which hypothesis tries first) and include sizes where (H + p - span) % s != 0."""
+    groups, c, k = draw(_channels())
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(_padding(kernel, dilation, stride))
+    totals = _pad_totals(padding, kernel, dilation)
+    hw = []
+    for kk, d, p in zip(kernel, dilation, totals):
+        span = d * (kk - 1) + 1
+        hw.append(max(1, span - p) + draw(st.integers(0, max_extra)))
+    n = draw(st.integers(1, 3))
+    bias = draw(st.booleans())
+    shapes = {"x": (n, c, *hw), "weight": (k, c // groups, *kernel),
+              "bias": (k,) if bias else None}
+    kwargs = {"stride": simplify(stride), "padding": padding,
+              "dilation": simplify(dilation), "groups": groups}
+    return Case(shapes, kwargs, draw(seeds), exact)
+
+
+@st.composite
+def conv_output_size_cases(draw) -> Case:
+    """Valid conv_output_size arguments: input sizes from "kernel span == padded input"
+    up, every padding form, 'same' only at stride 1."""
+    kernel, stride = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    dilation = draw(st.integers(1, 3))
+    form = draw(st.sampled_from(["int", "int", "pair", "valid", "full"]
+                                + (["same"] if stride == 1 else [])))
+    if form == "int":
+        padding = draw(st.integers(0, 3))
+    elif form == "pair":
+        padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    else:
+        padding = form
+    (before, after), _ = ref.normalize_padding(padding if form != "pair" else (padding, (0, 0)),
+                                               (kernel, 1), (dilation, 1), (stride, 1), "s")
+    span = dilation * (kernel - 1) + 1
+    size = max(1, span - before - after) + draw(st.integers(0, 12))
+    kwargs = {"input_size": size, "kernel_size": kernel, "stride": stride,
+              "padding": padding, "dilation": dilation}
+    return Case({}, kwargs, 0, exact=True)
 
 
 def conv_fit(case: Case, supported: set, unsupported=()) -> Case:
@@ -190,6 +273,22 @@ def _conv_examples(backward: bool):
 
 CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 
+# --- the PyTorch twins: handed the torch module (the registry, which every checker
+# worker imports, never imports torch) ---------------------------------------------
+
+def torch_conv2d(torch, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """F.conv2d, with asymmetric or 'full' padding applied by F.pad (torch has neither);
+    'same' and 'valid' go to torch as strings so that its own rule is what is tested."""
+    F = torch.nn.functional
+    if padding in ("same", "valid"):
+        return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    (t, b), (l, r) = ref.normalize_padding(padding, tuple(weight.shape[-2:]), _pair(dilation),
+                                           _pair(stride), "conv2d")
+    if t == b and l == r:
+        return F.conv2d(x, weight, bias, stride, (t, l), dilation, groups)
+    return F.conv2d(F.pad(x, (l, r, t, b)), weight, bias, stride, 0, dilation, groups)
+
+
 CONV_FEATURES = ("bias", "batch>1", "non-square", "stride>1", "padding>0", "dilation>1",
                  "groups>1", "depthwise", "padding=pair", "padding=same", "padding=valid",
                  "padding=full", "padding=asymmetric", "stride=pair", "dilation=pair",
@@ -199,7 +298,7 @@ CONV2D = Op("conv2d", ("x", "weight", "bias"), frozenset({"bias"}), CONV_DEFAULT
                 ("out",), _conv_examples(False), _conv_corners("conv2d", False),
                 lambda exact: conv2d_cases(exact=exact), _conv_builder("conv2d", False),
                 conv_features, fit=conv_fit, all_features=CONV_FEATURES,
-                torch=torch_twins.conv2d, differentiable=("x", "weight", "bias"),
+                torch=torch_conv2d, differentiable=("x", "weight", "bias"),
                 backward="conv2d_backward", rule=tolerances.conv2d_rule,
                 mutants=mutants.CONV2D)
 CONV2D_BACKWARD = Op(

@@ -7,17 +7,54 @@ NaN inputs are not part of the battery (torch's ReLU passes the gradient through
 """
 from __future__ import annotations
 
-import numpy as np
-
 from functools import partial
 
+import numpy as np
+from hypothesis import strategies as st
+
 from cnnref.verification.core import tolerances
+from cnnref.verification.core.strategies import seeds
 from cnnref.verification.core.cases import Case, built, make_arrays, upstream_gradient
-from cnnref.verification.core.strategies import (cross_entropy_cases, dense_cases,
-                                                 elementwise_cases, softmax_cases)
 from cnnref.verification.mutants import misc as mutants
-from cnnref.verification.operators import torch_twins
 from cnnref.verification.operators.op import Op
+
+
+# --- strategies: valid configurations only, biased towards the corners ---------------
+
+_small_shapes = st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple)
+
+
+@st.composite
+def elementwise_cases(draw, exact: bool = False, slope: bool = False) -> Case:
+    """Any shape of rank 1-4; integer values (zeros, where ReLU's derivative is decided)
+    for exact cases; `slope`: a leaky ReLU negative_slope, 0.01 (the default) or not."""
+    slopes = st.sampled_from([0.01, 0.1, 0.25, 2.0])
+    kwargs = {"negative_slope": draw(slopes)} if slope else {}
+    return Case({"x": draw(_small_shapes)}, kwargs, draw(seeds), exact)
+
+
+@st.composite
+def softmax_cases(draw, exact: bool = False) -> Case:
+    """Any shape of rank 1-4 and any valid dim, negative ones included."""
+    shape = draw(_small_shapes)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    return Case({"x": shape}, {"dim": dim}, draw(seeds), exact)
+
+
+@st.composite
+def cross_entropy_cases(draw, exact: bool = False) -> Case:
+    """logits (N, classes), N in 1..5, 1..6 classes; the targets come from the seed."""
+    shape = (draw(st.integers(1, 5)), draw(st.integers(1, 6)))
+    return Case({"logits": shape}, {}, draw(seeds), exact)
+
+
+@st.composite
+def dense_cases(draw, exact: bool = False) -> Case:
+    """x (N, in), weight (out, in), bias (out,) or None; sizes 1..5."""
+    n, fin, fout = (draw(st.integers(1, 5)) for _ in range(3))
+    shapes = {"x": (n, fin), "weight": (fout, fin),
+              "bias": (fout,) if draw(st.booleans()) else None}
+    return Case(shapes, {}, draw(seeds), exact)
 
 
 def _features(args, kwargs) -> frozenset:
@@ -133,6 +170,41 @@ ALL = {"softmax": ("dim < 0", "dim >= 0", "rank 1", "rank 2", "rank 3", "rank 4"
 ALL["log_softmax"] = ALL["softmax"]
 
 
+# --- the PyTorch twins: handed the torch module (the registry, which every checker
+# worker imports, never imports torch) ---------------------------------------------
+
+def torch_relu(torch, x):
+    return torch.nn.functional.relu(x)
+
+
+def torch_leaky_relu(torch, x, **kwargs):
+    return torch.nn.functional.leaky_relu(x, **kwargs)
+
+
+def torch_sigmoid(torch, x):
+    return torch.sigmoid(x)
+
+
+def torch_tanh(torch, x):
+    return torch.tanh(x)
+
+
+def torch_softmax(torch, x, dim):
+    return torch.nn.functional.softmax(x, dim)
+
+
+def torch_log_softmax(torch, x, dim):
+    return torch.nn.functional.log_softmax(x, dim)
+
+
+def torch_cross_entropy(torch, logits, target):
+    return torch.nn.functional.cross_entropy(logits, target)
+
+
+def torch_dense(torch, x, weight, bias=None):
+    return torch.nn.functional.linear(x, weight, bias)
+
+
 def _spec(name: str, backward: bool) -> Op:
     op = name + ("_backward" if backward else "")
     outputs = ("grad_x", "grad_weight", "grad_bias") if name == "dense" and backward else \
@@ -151,10 +223,10 @@ def _spec(name: str, backward: bool) -> Op:
 
 
 DIFFERENTIABLE = {"cross_entropy": ("logits",), "dense": ("x", "weight", "bias")}
-TWINS = {"relu": torch_twins.relu, "leaky_relu": torch_twins.leaky_relu,
-         "sigmoid": torch_twins.sigmoid, "tanh": torch_twins.tanh,
-         "softmax": torch_twins.softmax, "log_softmax": torch_twins.log_softmax,
-         "cross_entropy": torch_twins.cross_entropy, "dense": torch_twins.dense}
+TWINS = {"relu": torch_relu, "leaky_relu": torch_leaky_relu,
+         "sigmoid": torch_sigmoid, "tanh": torch_tanh,
+         "softmax": torch_softmax, "log_softmax": torch_log_softmax,
+         "cross_entropy": torch_cross_entropy, "dense": torch_dense}
 RULES = {"cross_entropy": tolerances.cross_entropy_rule,
          "cross_entropy_backward": tolerances.cross_entropy_backward_rule,
          "dense": tolerances.dense_rule, "dense_backward": tolerances.dense_backward_rule}

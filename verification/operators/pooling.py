@@ -14,19 +14,70 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import strategies as st
+
 
 from cnnref import reference as ref
 from cnnref.verification.core import tolerances
+from cnnref.verification.core.strategies import seeds, simplify
 from cnnref.verification.core.cases import Case, built, pair, upstream_gradient
 from cnnref.verification.mutants import pooling as mutants
-from cnnref.verification.operators import torch_twins
 from cnnref.verification.operators.op import Op
-from cnnref.verification.core.strategies import pool2d_cases
 
 MAX_DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}
 AVG_DEFAULTS = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
                 "divisor_override": None, "dilation": 1}
 _PAIRS = ("kernel_size", "stride", "padding", "dilation")
+
+
+# --- strategies: valid configurations only, biased towards the corners ---------------
+
+@st.composite
+def pool2d_cases(draw, kind: str = "max", torch_only: bool = True,
+                 values: str = "normal") -> Case:
+    """Valid pooling inputs. torch_only: padding <= kernel // 2 (torch's limit) and no
+    dilation for mean pooling; otherwise also the ONNX extensions (asymmetric and large
+    padding, mean-pool dilation). Reaches overlapping windows (stride < kernel), ceil_mode
+    with padding, windows overhanging the input, stride=None with a remainder. values:
+    'normal', 'ties' (integers in
+    [-2, 2]), 'special' (ties plus NaN, inf and -inf)."""
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (1, 1) if kind == "avg" and torch_only else \
+        (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    if torch_only:
+        padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    else:
+        padding = tuple((draw(st.integers(0, k)), draw(st.integers(0, k))) for k in kernel)
+    pads = padding if not torch_only else ((padding[0],) * 2, (padding[1],) * 2)
+    hw = [max(1, d * (k - 1) + 1 - sum(p)) + draw(st.integers(0, 5))
+          for k, d, p in zip(kernel, dilation, pads)]
+    # stride=None (the kernel, PyTorch's default) on sizes that leave a remainder is the
+    # call most people write, pool(x, 2): drawn a quarter of the time.
+    kwargs = {"kernel_size": simplify(kernel),
+              "stride": None if draw(st.integers(0, 3)) == 0 else simplify(stride),
+              "padding": padding if not torch_only else simplify(padding),
+              "ceil_mode": draw(st.booleans())}
+    if kind == "max" or not torch_only or dilation != (1, 1):
+        kwargs["dilation"] = simplify(dilation)
+    if kind == "avg":
+        kwargs["count_include_pad"] = draw(st.booleans())
+        if draw(st.integers(0, 4)) == 0:
+            kwargs["divisor_override"] = draw(st.integers(1, 5))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *hw)
+    return Case({"x": shape}, kwargs, draw(seeds), exact=values != "normal")
+
+
+def special_values(case: Case, dtype=np.float64) -> np.ndarray:
+    """Integer-valued input full of ties; for 'special' cases NaN, inf and -inf sprinkled in
+    (one element in five each, by the case's seed)."""
+    rng = np.random.default_rng(case.seed)
+    x = rng.integers(-2, 3, size=case.shapes["x"]).astype(dtype)
+    u = rng.random(x.shape)
+    x[u < 0.08] = np.nan
+    x[(u >= 0.08) & (u < 0.16)] = np.inf
+    x[(u >= 0.16) & (u < 0.3)] = -np.inf
+    return x
 
 
 def pool_features(kind: str):
@@ -222,6 +273,17 @@ def pool_examples(op: str, kind: str, backward: bool):
     return examples
 
 
+# --- the PyTorch twins: handed the torch module (the registry, which every checker
+# worker imports, never imports torch) ---------------------------------------------
+
+def torch_max_pool2d(torch, x, kernel_size, **kwargs):
+    return torch.nn.functional.max_pool2d(x, kernel_size, **kwargs)
+
+
+def torch_avg_pool2d(torch, x, kernel_size, **kwargs):
+    return torch.nn.functional.avg_pool2d(x, kernel_size, **kwargs)
+
+
 def _spec(kind: str, backward: bool) -> Op:
     op = f"{kind}_pool2d" + ("_backward" if backward else "")
     defaults = MAX_DEFAULTS if kind == "max" else AVG_DEFAULTS
@@ -260,7 +322,7 @@ RULES_AND_MUTANTS = {
     "avg_pool2d": (tolerances.avg_pool2d_rule, mutants.AVG_POOL2D),
     "avg_pool2d_backward": (tolerances.avg_pool2d_backward_rule, mutants.AVG_POOL2D_BACKWARD),
 }
-TWINS = {"max_pool2d": torch_twins.max_pool2d, "avg_pool2d": torch_twins.avg_pool2d}
+TWINS = {"max_pool2d": torch_max_pool2d, "avg_pool2d": torch_avg_pool2d}
 
 
 OPS = tuple(_spec(kind, bw) for kind in ("max", "avg") for bw in (False, True))

@@ -11,7 +11,7 @@ from cnnref.verification.core.compare import assert_close
 from cnnref.verification.core.cases import call_repr
 from cnnref.verification.harness import check_against_torch
 from cnnref.verification.core.cases import make_arrays
-from cnnref.verification.core.strategies import batch_norm_cases
+from cnnref.verification.operators.batchnorm import batch_norm_cases
 from cnnref.verification.core.tolerances import central_difference_allowed, gamma
 
 

@@ -11,7 +11,7 @@ from cnnref.verification.core.compare import assert_close
 from cnnref.verification.core.cases import call_repr
 from cnnref.verification.harness import check_against_torch, torch_devices
 from cnnref.verification.core.cases import make_arrays
-from cnnref.verification.core.strategies import conv2d_cases
+from cnnref.verification.operators.conv import conv2d_cases
 from cnnref.verification.operators.registry import bounds_for
 from cnnref.verification.core.tolerances import gamma, inner_product_bound
 

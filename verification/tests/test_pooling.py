@@ -14,7 +14,8 @@ from cnnref.verification.core.compare import assert_close
 from cnnref.verification.core.cases import call_repr
 from cnnref.verification.harness import check_against_torch
 from cnnref.verification.core.cases import Case, make_arrays
-from cnnref.verification.core.strategies import pool2d_cases, seeds, special_values
+from cnnref.verification.core.strategies import seeds
+from cnnref.verification.operators.pooling import pool2d_cases, special_values
 from cnnref.verification.operators.registry import bounds_for
 
 DTYPES = [np.float64, np.float32]

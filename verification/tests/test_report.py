@@ -104,7 +104,7 @@ def test_stats_noise_is_the_scaled_mad():
 def test_compare_flags_against_noise(synthetic_run):
     old = synthetic_run()
     slow = synthetic_run(scale=1.5)            # documents_p0 im2col 50 % slower, no spread
-    verdicts = {r["key"]: r["verdict"] for r in speedup.compare(old, slow)}
+    verdicts = {r["key"]: r["verdict"] for r in speedup.compare_runs(old, slow)}
     assert verdicts["conv_forward documents_p0 float64 im2col"] == "regression"
     assert verdicts["conv_forward resnet3x3 float64 im2col"] == "within noise"
     assert verdicts["conv_forward documents_p0 float64 loops"] == "no noise estimate"
@@ -116,14 +116,14 @@ def test_compare_tolerates_changes_inside_a_large_spread(synthetic_run):
         for r in raw["results"]:                 # repeats spread by +-20 % and +-40 %
             r["times"] = [t * f for t, f in zip(r["times"], (0.6, 0.8, 1.0, 1.2, 1.4))]
         return raw
-    verdicts = {r["key"]: r["verdict"] for r in speedup.compare(noisy(1.0), noisy(1.1))}
+    verdicts = {r["key"]: r["verdict"] for r in speedup.compare_runs(noisy(1.0), noisy(1.1))}
     # sigma = 1.4826 * 0.2 per run, sqrt(2) combined ~ 0.42; ln(1.1) ~ 0.095 < 3 sigma
     assert verdicts["conv_forward documents_p0 float64 im2col"] == "within noise"
 
 
 def test_markdown_and_html_render_every_target(synthetic_run):
     data = speedup.compute(synthetic_run())
-    data["comparison"] = speedup.compare(synthetic_run(), synthetic_run(1.5))
+    data["comparison"] = speedup.compare_runs(synthetic_run(), synthetic_run(1.5))
     md, html = render_markdown(data), render_html(data)
     for t in data["targets"]:
         assert t["claim"] in md and escape(t["claim"]) in html

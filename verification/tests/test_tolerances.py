@@ -9,7 +9,7 @@ from hypothesis import given
 
 from cnnref import reference as ref
 from cnnref.verification.core.cases import make_arrays
-from cnnref.verification.core.strategies import conv2d_cases
+from cnnref.verification.operators.conv import conv2d_cases
 from cnnref.verification.core.tolerances import unit_roundoff
 from cnnref.verification.operators.registry import bounds_for
 

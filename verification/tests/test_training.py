@@ -1,4 +1,4 @@
-"""Issue 8: the documents' networks train in NumPy step for step like their PyTorch twins
+"""The documents' networks train in NumPy step for step like their PyTorch twins
 (FORMULAS C1-C15 together, D3), on data that ships with the project.
 
 The full run (200 steps, float64 and float32, both networks) is `cnnref train NET --parity
