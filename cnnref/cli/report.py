@@ -6,11 +6,11 @@
     cnnref report --compare OLD    flag regressions against a saved run (a run directory
                                    or its bench.json), measured against the repeat noise
 
-Steps: (1) pytest verification/ in a subprocess (quick hypothesis profile), which writes
+Steps: (1) pytest verification/tests in a subprocess (quick hypothesis profile), which writes
 RUN_DIR/junit.xml and RUN_DIR/record.json (worst error / tolerance ratios, see
-conftest.py); (2) one `python -m benchmarks.runner` subprocess per framework group (NumPy,
-numba, torch: their thread pools must not share a process), merged into
-RUN_DIR/bench.json; (3) every dashboard provider renders reports/<name>.md, and
+verification/tests/conftest.py); (2) one `python -m cnnref.benchmarks.runner` subprocess
+per framework group (NumPy, numba, torch: their thread pools must not share a process),
+merged into RUN_DIR/bench.json; (3) every dashboard provider renders reports/<name>.md, and
 reports/index.html gathers them. RUN_DIR is reports/runs/<timestamp> (git-ignored).
 """
 from __future__ import annotations
@@ -125,7 +125,7 @@ def run(args) -> int:
         run_dir.mkdir(parents=True, exist_ok=True)
         n = 2 if args.no_verify else 3
         if not args.no_verify:
-            _step(1, n, "verification suite: pytest verification/ (quick hypothesis profile)")
+            _step(1, n, "verification suite: pytest verification/tests (quick hypothesis profile)")
             status = run_verification(run_dir)
         _step(n - 1, n, f"benchmarks, profile {profile}: one process per framework")
         run_benchmarks(run_dir, profile)

@@ -1,6 +1,6 @@
 """The speed-up report: load -> compute -> render, pure functions over a saved run.
 
-A run directory holds bench.json, the merged output of one `benchmarks.runner` process per
+A run directory holds bench.json, the merged output of one `cnnref.benchmarks.runner` process per
 framework group (see cnnref/cli/report.py). `build(run_dir)` loads and computes;
 `render_markdown(data)` and `render_html(data)` render. Missing measurements raise
 ValueError: no number in the report is a placeholder.

@@ -161,6 +161,16 @@ def render_html(data) -> str:
                           for c in data["claims"]]),
              "<h3>Machine</h3><ul>" + "".join(f"<li>{escape(line.lstrip('- '))}</li>"
                                                for line in machine_lines(data)) + "</ul>"]
+    parts += _html_operations(data)
+    parts += _html_workspace(data)
+    if data.get("comparison"):
+        parts += _html_comparison(data["comparison"])
+    return "\n".join(parts)
+
+
+def _html_operations(data) -> list[str]:
+    """One section per operation: its charts and its table of results."""
+    parts = []
     for op in OPS:
         rows = result_rows(data, op)
         if not rows:
@@ -173,22 +183,26 @@ def render_html(data) -> str:
             [[r["case"], r["dtype"], r["algorithm"], _ms(r["median"]) + " " + _noise(r),
               f"{r['gflops']:.3g}", f"{r['of_peak']:.1%}"] + [_x(r[f"vs_{b}"]) for b, _ in BASES]
              for r in rows]))
-    parts.append("<h3>im2col workspace against speed (ResNet 3x3 forward)</h3>")
+    return parts
+
+
+def _html_workspace(data) -> list[str]:
     series = {}
     for w in data["workspace"]:
         series.setdefault(w["dtype"], []).append((w["workspace_bytes"] / 2**20, w["median"] * 1e3))
-    parts.append('<div class="plot">' + svg.line_chart(
-        "im2col workspace vs time", series, "column buffer held (MiB, log scale)",
-        "time (ms)") + "</div>")
-    if data.get("comparison"):
-        parts.append("<h3>Comparison with the saved run</h3>" + "".join(
-            f"<p>{escape(line)}</p>" for line in comparison_markdown(data["comparison"])[2:3]))
-        parts.append(_html_table(["measurement", "old", "new", "new/old", "noise sigma",
-                                  "verdict"],
-                                 [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
-                                   "" if r["sigma"] is None else f"{r['sigma']:.1%}",
-                                   r["verdict"]] for r in data["comparison"]],
-                                 ["bad" if r["verdict"] == "regression" else
-                                  "ok" if r["verdict"] == "improvement" else ""
-                                  for r in data["comparison"]]))
-    return "\n".join(parts)
+    return ["<h3>im2col workspace against speed (ResNet 3x3 forward)</h3>",
+            '<div class="plot">' + svg.line_chart(
+                "im2col workspace vs time", series, "column buffer held (MiB, log scale)",
+                "time (ms)") + "</div>"]
+
+
+def _html_comparison(comparison) -> list[str]:
+    return ["<h3>Comparison with the saved run</h3>" + "".join(
+                f"<p>{escape(line)}</p>" for line in comparison_markdown(comparison)[2:3]),
+            _html_table(["measurement", "old", "new", "new/old", "noise sigma", "verdict"],
+                        [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
+                          "" if r["sigma"] is None else f"{r['sigma']:.1%}",
+                          r["verdict"]] for r in comparison],
+                        ["bad" if r["verdict"] == "regression" else
+                         "ok" if r["verdict"] == "improvement" else ""
+                         for r in comparison])]

@@ -56,6 +56,43 @@ def _legend(names, x, y) -> list[str]:
     return out
 
 
+def _bar_axis(lo, hi, f, log, unit, reference_line, x0, plot_w, top, axis_y) -> list[str]:
+    """The value axis of a bar chart: grid lines, tick labels, the unit, the dashed
+    reference line."""
+    out = []
+    for t in _ticks(lo, hi, log):
+        if t < lo or t > hi:
+            continue
+        x = x0 + (f(t) if t > 0 else 0) * plot_w
+        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" '
+                   f'stroke="#ddd"/>')
+        out.append(f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" {FONT}>'
+                   f'{_fmt(t)}</text>')
+    out.append(f'<text x="{x0 + plot_w}" y="{top - 8}" text-anchor="end" {FONT}>'
+               f'{escape(unit)}{" (log scale)" if log else ""}</text>')
+    if reference_line is not None and lo < reference_line <= hi:
+        x = x0 + f(reference_line) * plot_w
+        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" '
+                   f'stroke="#333" stroke-dasharray="4 3"/>')
+    return out
+
+
+def _bars(values, names, lo, f, unit, x0, plot_w, y0, bar_h) -> list[str]:
+    """One group's bars, one per series, with the value as tooltip and label."""
+    out = []
+    for si, (name, v) in enumerate(zip(names, values)):
+        y = y0 + si * bar_h
+        if v is None or v <= 0:
+            continue
+        w = max(1.0, min(f(max(v, lo)), 1.0) * plot_w)
+        out.append(f'<rect x="{x0}" y="{y}" width="{w:.1f}" height="{bar_h - 1}" '
+                   f'fill="{PALETTE[si % len(PALETTE)]}"><title>{escape(name)}: '
+                   f'{_fmt(v)} {escape(unit)}</title></rect>')
+        out.append(f'<text x="{x0 + w + 3:.1f}" y="{y + bar_h - 1}" '
+                   f'font-family="sans-serif" font-size="9">{_fmt(v)}</text>')
+    return out
+
+
 def bar_chart(title: str, categories, series: dict, unit: str = "", log: bool = False,
               width: int = 760, bar_h: int = 9, reference_line: float | None = None) -> str:
     """Grouped horizontal bars: one group per category, one bar per series.
@@ -70,36 +107,13 @@ def bar_chart(title: str, categories, series: dict, unit: str = "", log: bool = 
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
            f'<text x="{width / 2}" y="16" text-anchor="middle" {FONT} font-weight="bold">'
            f'{escape(title)}</text>']
-    axis_y = height - 24
-    for t in _ticks(lo, hi, log):
-        if t < lo or t > hi:
-            continue
-        x = label_w + (f(t) if t > 0 else 0) * plot_w
-        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" '
-                   f'stroke="#ddd"/>')
-        out.append(f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" {FONT}>'
-                   f'{_fmt(t)}</text>')
-    out.append(f'<text x="{label_w + plot_w}" y="{top - 8}" text-anchor="end" {FONT}>'
-               f'{escape(unit)}{" (log scale)" if log else ""}</text>')
-    if reference_line is not None and lo < reference_line <= hi:
-        x = label_w + f(reference_line) * plot_w
-        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" '
-                   f'stroke="#333" stroke-dasharray="4 3"/>')
+    out += _bar_axis(lo, hi, f, log, unit, reference_line, label_w, plot_w, top, height - 24)
     for gi, cat in enumerate(categories):
         y0 = top + gi * group_h
         out.append(f'<text x="{label_w - 6}" y="{y0 + group_h / 2}" text-anchor="end" '
                    f'{FONT}>{escape(str(cat))}</text>')
-        for si, name in enumerate(names):
-            v = series[name][gi]
-            y = y0 + si * bar_h
-            if v is None or v <= 0:
-                continue
-            w = max(1.0, min(f(max(v, lo)), 1.0) * plot_w)
-            out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 1}" '
-                       f'fill="{PALETTE[si % len(PALETTE)]}"><title>{escape(name)}: '
-                       f'{_fmt(v)} {escape(unit)}</title></rect>')
-            out.append(f'<text x="{label_w + w + 3:.1f}" y="{y + bar_h - 1}" '
-                       f'font-family="sans-serif" font-size="9">{_fmt(v)}</text>')
+        out += _bars([series[n][gi] for n in names], names, lo, f, unit, label_w, plot_w,
+                     y0, bar_h)
     out += _legend(names, label_w + plot_w + 40, top)
     out.append("</svg>")
     return "\n".join(out)

@@ -210,45 +210,69 @@ class _Failed(Exception):
     pass
 
 
-def run_hypothesis(state: State, family: str, opts: Options, deadline: float) -> bool:
-    """One hypothesis family. Past the deadline no new case is run (it counts as passing),
-    and shrinking stops when its own budget is spent: a case seen before replays its
-    memoised outcome, so hypothesis always ends on the smallest failure it has seen."""
+@dataclass
+class _Clock:
+    """The time budget of one hypothesis family: the soft deadline (after MIN_CASES
+    cases), the shrink budget that starts with the first failure, the hard deadline."""
+    deadline: float
+    hard_deadline: float
+    shrink_until: float | None = None
+    run: int = 0
+    cut: int = 0
+
+    def admits(self) -> bool:
+        """Whether a new case may start now (counted as run, or as cut)."""
+        now = time.monotonic()
+        limit = self.shrink_until or self.deadline
+        if (now > limit and (self.run >= MIN_CASES or self.shrink_until)) \
+                or now > self.hard_deadline:
+            self.cut += 1
+            return False
+        self.run += 1
+        return True
+
+
+def _property(state: State, family: str, clock: _Clock, budget: float):
+    """The hypothesis property of one family: build the drawn case for the user's
+    signature, run it once (memoised by its label, so shrinking replays a case seen
+    before), raise _Failed on a failure."""
     spec = state.spec
-    exact = family == "exact"
     dtype = "float32" if family == "float32" else "float64"
     memo: dict = {}
-    clock = {"shrink_until": None, "run": 0, "cut": 0}
 
     def prop(raw):
         case = spec.build(spec.restrict(raw, state.supported, state.unsupported), dtype,
                           family)
-        key = case.label
-        if key not in memo:
-            now = time.monotonic()
-            limit = clock["shrink_until"] or deadline
-            if not usable(state, case):
+        if case.label not in memo:
+            if not usable(state, case) or not clock.admits():
                 return
-            if (now > limit and (clock["run"] >= MIN_CASES or clock["shrink_until"])) \
-                    or now > opts.hard_deadline:
-                clock["cut"] += 1
-                return
-            clock["run"] += 1
-            memo[key] = evaluate(state, case)
-            if memo[key].failure is None:
-                record(state, memo[key], family)
-        outcome = memo[key]
+            memo[case.label] = evaluate(state, case)
+            if memo[case.label].failure is None:
+                record(state, memo[case.label], family)
+        outcome = memo[case.label]
         if outcome.failure is not None:
-            if clock["shrink_until"] is None:
-                clock["shrink_until"] = time.monotonic() + max(3.0, opts.budget / 2)
+            if clock.shrink_until is None:
+                clock.shrink_until = time.monotonic() + max(3.0, budget / 2)
             state.failure, state.failure_family = outcome, family
             raise _Failed()
+    return prop
 
+
+def _hypothesis_test(strategy, prop, max_examples: int):
+    return settings(max_examples=max_examples, deadline=None, database=None,
+                    derandomize=False, suppress_health_check=list(HealthCheck),
+                    report_multiple_bugs=False, phases=[Phase.generate, Phase.shrink],
+                    verbosity=Verbosity.quiet, print_blob=False)(given(strategy)(prop))
+
+
+def run_hypothesis(state: State, family: str, opts: Options, deadline: float) -> bool:
+    """One hypothesis family. Past the deadline no new case is run (it counts as passing),
+    and shrinking stops when its own budget is spent: a case seen before replays its
+    memoised outcome, so hypothesis always ends on the smallest failure it has seen."""
+    clock = _Clock(deadline, opts.hard_deadline)
     n = max(1, opts.max_examples // 2) if family == "float32" else opts.max_examples
-    test = settings(max_examples=n, deadline=None, database=None, derandomize=False,
-                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
-                    phases=[Phase.generate, Phase.shrink], verbosity=Verbosity.quiet,
-                    print_blob=False)(given(spec.strategy(exact))(prop))
+    test = _hypothesis_test(state.spec.strategy(family == "exact"),
+                            _property(state, family, clock, opts.budget), n)
     try:
         hyp_seed(opts.seed * 7919 + FAMILIES.index(family))(test)()
     except _Failed:
@@ -257,9 +281,9 @@ def run_hypothesis(state: State, family: str, opts: Options, deadline: float) ->
         if state.failure is None:
             raise
         state.notes.append(f"hypothesis: {type(exc).__name__} while shrinking")
-    if clock["cut"] and clock["shrink_until"] is None:
-        state.notes.append(f"{family}: {clock['run']} cases ran before the time budget "
-                           f"was spent ({clock['cut']} drawn cases not run)")
+    if clock.cut and clock.shrink_until is None:
+        state.notes.append(f"{family}: {clock.run} cases ran before the time budget "
+                           f"was spent ({clock.cut} drawn cases not run)")
     if state.failure is not None:
         record_failure_coverage(state, family)
         return True

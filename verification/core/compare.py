@@ -73,7 +73,8 @@ def compare(name: str, got, truth, allowed) -> Failure | None:
                        f"{t64[idx]}", index=idx, got=float(g64[idx]), want=float(t64[idx]),
                        n_bad=int(special.sum()), size=int(special.size))
     finite = np.isfinite(t64)
-    err = np.where(finite, np.abs(g64 - t64), 0.0)
+    with np.errstate(invalid="ignore"):  # inf - inf where both are the same infinity
+        err = np.where(finite, np.abs(g64 - t64), 0.0)
     allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), err.shape)
     if np.isnan(allowed[finite]).any():
         idx = _first(np.isnan(allowed) & finite)
