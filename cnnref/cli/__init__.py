@@ -11,10 +11,10 @@ import argparse
 import sys
 
 import cnnref
-from cnnref.cli import check, report, summary, train
+from cnnref.cli import check, matrix, report, summary, train
 
 # the subcommands, in the order `cnnref --help` lists them
-COMMANDS = (summary, train, report, check)
+COMMANDS = (summary, train, report, check, matrix)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Callable
 
-from cnnref.report import correctness, junit_summary, speedup, speedup_render, training
+from cnnref.report import (correctness, junit_summary, matrix, speedup, speedup_render,
+                           training)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ PROVIDERS = (
              speedup_render.render_html),
     Provider("training", "Training", training.build, training.render_markdown,
              training.render_html),
+    Provider("matrix", "Conformance matrix", matrix.build, matrix.render_markdown,
+             matrix.render_html),
 )
 
 

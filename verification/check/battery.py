@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
 
 from cnnref.verification.check.protocol import Accepts, Outcome
-from cnnref.verification.core.cases import FAMILIES, Case
+from cnnref.verification.core.cases import FAMILIES, Case, as_float32
 from cnnref.verification.core.compare import Failure, WrongType, as_array, compare
 from cnnref.verification.operators.op import EXTENSIONS, Op
 from cnnref.verification.operators.registry import allowed_errors, reference_outputs
@@ -47,6 +47,7 @@ class State:
     notes: list = field(default_factory=list)
     failure: Outcome | None = None
     failure_family: str | None = None
+    float32_only: bool = False      # its module lists it in FLOAT32_ONLY
 
 
 def supported_args(spec: Op, accepts: Accepts) -> set:
@@ -94,6 +95,7 @@ def _outputs(spec: Op, result, passed: dict, case: Case) -> dict:
 def evaluate(state: State, case: Case) -> Outcome:
     """Run one case: the ground truth, the user's call, the comparison of every output."""
     spec = state.spec
+    case = as_float32(case) if state.float32_only else case
     truth = reference_outputs(spec, case)
     state.beat(case.label)
     try:
@@ -294,8 +296,11 @@ def record_failure_coverage(state: State, family: str):
     state.checked[family] = state.checked.get(family, 0) + 1
 
 
-def run_battery(spec: Op, fn, accepts: Accepts, opts: Options, beat) -> State:
-    state = State(spec, fn, accepts, beat)
+def run_battery(spec: Op, fn, accepts: Accepts, opts: Options, beat,
+                float32_only: bool = False) -> State:
+    """The battery of one function; a float32_only one gets every case in float32 (its
+    inputs rounded, float32 bounds)."""
+    state = State(spec, fn, accepts, beat, float32_only=float32_only)
     state.supported = supported_args(spec, accepts)
     start = time.monotonic()
     if run_fixed(state, "examples", spec.examples()) or \

@@ -8,19 +8,56 @@ float32 mutant uses the float32 bound, since both sides then round in float32.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from cnnref.verification.check.protocol import Outcome
 from cnnref.verification.core.cases import Case, as64
 from cnnref.verification.mutants.conv import FLOAT32
 from cnnref.verification.operators.op import Op
-from cnnref.verification.operators.registry import allowed_errors
+from cnnref.verification.operators.registry import allowed_errors, reference_outputs
 
 
 def _mutant_outputs(spec: Op, mutant, case: Case) -> dict:
     args = [as64(v) for v in case.args.values()]
     out = mutant(*args, **case.kwargs)
-    return out if isinstance(out, dict) else {spec.outputs[0]: out}
+    if isinstance(out, dict):
+        return out
+    return dict(zip(spec.outputs, out)) if len(spec.outputs) > 1 else {spec.outputs[0]: out}
+
+
+ROUNDED = "parameter rounded to float32 (a float argument such as negative_slope or eps " \
+          "stored in float32)"
+
+
+ROUNDED_COMPLEMENT = "parameter rounded to float32 as its complement (1 - momentum stored " \
+                     "in float32, the convention of a momentum that weighs the old value)"
+
+
+def _f32(v):
+    return v.astype(np.float32) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
+
+
+def generic_mutants(spec: Op, case: Case) -> dict:
+    """Mistakes any operator can make: float64 inputs computed in float32 (the reference
+    run in float32), and float arguments stored in float32 (the reference with them
+    rounded). Only where they differ from the case itself."""
+    out = {}
+    if FLOAT32 not in (spec.mutants or {}) and case.dtype == "float64":
+        out[FLOAT32] = lambda *a, **kw: spec.reference(*[_f32(v) for v in a], **kw)
+    floats = {k: v for k, v in {**spec.defaults, **case.kwargs}.items()
+              if isinstance(v, float) and float(np.float32(v)) != v}
+    if floats:
+        rounded = {k: float(np.float32(v)) for k, v in floats.items()}
+        complement = {k: 1 - float(np.float32(1 - v)) if 0 < v < 1 else float(np.float32(v))
+                      for k, v in floats.items()}
+        # every output, batch norm's running statistics too (the ground truth's own path)
+        out[ROUNDED] = lambda *a, **kw: reference_outputs(
+            spec, replace(case, kwargs={**kw, **rounded}))
+        out[ROUNDED_COMPLEMENT] = lambda *a, **kw: reference_outputs(
+            spec, replace(case, kwargs={**kw, **complement}))
+    return out
 
 
 def _tolerance(spec, case, outcome, name, mutant_name) -> float:
@@ -31,14 +68,19 @@ def _tolerance(spec, case, outcome, name, mutant_name) -> float:
     return 2 * float(np.max(allowed))
 
 
-def _matches(user, mine, truth, tol) -> bool:
+def _matches(user, mine, truth, tol, must_change: bool = True) -> bool:
+    """Is the user's output the mutant's, within tol? A mutant that changes nothing here
+    explains nothing, except the float32 one, whose claim is "within float32 accuracy of
+    the truth" (float32(ln 3) may give softmax's 3/4 exactly, while another float32
+    exp gives 0.74999999)."""
     if mine is None:
         return False
     mine = np.asarray(mine, dtype=np.float64)
     if mine.shape != user.shape:
         return False
-    if mine.shape == np.shape(truth) and np.array_equal(mine, np.asarray(truth)):
-        return False     # the mutant changes nothing here: it explains nothing
+    if must_change and mine.shape == np.shape(truth) and \
+            np.array_equal(mine, np.asarray(truth)):
+        return False
     user = user.astype(np.float64)
     with np.errstate(invalid="ignore"):
         # NaN and inf where the mutant has them too (softmax overflowing) count as a match
@@ -57,7 +99,7 @@ def diagnose(spec: Op, outcome: Outcome) -> list[dict]:
                  "complete": outcome.wrong == ["grad_bias"]}]
     skip = {FLOAT32} if outcome.case.dtype == "float32" else set()
     found = []
-    for name, mutant in (spec.mutants or {}).items():
+    for name, mutant in {**(spec.mutants or {}), **generic_mutants(spec, outcome.case)}.items():
         if name in skip:
             continue
         try:
@@ -66,11 +108,14 @@ def diagnose(spec: Op, outcome: Outcome) -> list[dict]:
             continue
         explains = [t for t in outcome.wrong if t in outcome.outputs and
                     _matches(outcome.outputs[t], mine.get(t), outcome.truth[t],
-                             _tolerance(spec, outcome.case, outcome, t, name))]
+                             _tolerance(spec, outcome.case, outcome, t, name),
+                             name != FLOAT32)]
         if explains:
             found.append({"mistake": name, "explains": explains,
                           "complete": set(explains) == set(outcome.wrong)})
-    return sorted(found, key=lambda d: not d["complete"])
+    # complete explanations first; "computed in float32" last among equals, since its
+    # float32 bound also covers any smaller mistake (a parameter rounded to float32)
+    return sorted(found, key=lambda d: (not d["complete"], d["mistake"] == FLOAT32))
 
 
 def _literal(v) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnnref.verification import frameworks
 from cnnref.verification.core.cases import Case
 from cnnref.verification.core.compare import Failure
 
@@ -34,8 +35,21 @@ class ImplError(Exception):
     """The implementation could not be loaded (a usage error: exit status 2)."""
 
 
+def _builtin(spec: str) -> str:
+    """A built-in adapter by its short name ('jax') or its file: its dotted name, so that
+    frameworks/jax.py is never imported as a top-level `jax` shadowing the framework."""
+    path = os.path.abspath(spec)
+    folder = os.path.dirname(frameworks.__file__)
+    if os.path.isfile(path) and os.path.dirname(path) == folder:
+        return f"{frameworks.__name__}.{os.path.splitext(os.path.basename(path))[0]}"
+    return frameworks.resolve(spec)
+
+
 def load_impl(spec: str):
-    """Import `spec`: a .py file, a package directory, or a dotted module name."""
+    """Import `spec`: a built-in framework's short name (`jax`, `onnxruntime`, ...: see
+    cnnref.verification.frameworks), a .py file, a package directory, or a dotted module
+    name."""
+    spec = _builtin(spec)
     path = os.path.abspath(spec)
     try:
         if os.path.isfile(path) or os.path.isdir(path):

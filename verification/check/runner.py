@@ -69,8 +69,12 @@ def _check_one(impl, module, name, opts, total_left, cost_left, beat, hard) -> d
             Failure("type", "-", f"{name} is a {type(fn).__name__}, not a function"))}
     budget = max(0.5, total_left * spec.cost / cost_left)
     start = time.monotonic()
+    float32_only = name in getattr(module, "FLOAT32_ONLY", ())
     state = run_battery(spec, fn, accepts_of(fn), Options(opts.max_examples, opts.seed,
-                                                         budget, hard), beat)
+                                                         budget, hard), beat, float32_only)
+    if float32_only:
+        state.notes.append("listed in the module's FLOAT32_ONLY: every case ran in float32, "
+                           "judged by float32 bounds")
     return _summary(impl, spec, state, time.monotonic() - start)
 
 
@@ -121,18 +125,24 @@ def _lost(name, kind, message) -> dict:
 TIMEOUT_AFTER_A_HANG = 2.0
 
 
-def run_check(impl: str, names: list, opts: RunOptions) -> dict:
-    """{'results': [per-function dicts, in `names` order]} or {'import_error': message}."""
+def run_check(impl: str, names: list, opts: RunOptions, target=None,
+              after_hang: float | None = TIMEOUT_AFTER_A_HANG, on_result=None) -> dict:
+    """{'results': [per-unit dicts, in `names` order]} or {'import_error': message}.
+    target(impl, pending, opts, conn) is the worker (default: the battery of each
+    function); after_hang, the per-call timeout once a call hung (None: unchanged);
+    on_result(name, result) is told of each result as it arrives (progress)."""
     results, pending = {}, list(names)
     while pending:
-        if any(r.get("failure", {}).get("kind") == "timeout" for r in results.values()):
-            opts = dataclasses.replace(opts, timeout=min(opts.timeout, TIMEOUT_AFTER_A_HANG))
+        if after_hang is not None and any(
+                r.get("failure", {}).get("kind") == "timeout" for r in results.values()):
+            opts = dataclasses.replace(opts, timeout=min(opts.timeout, after_hang))
         ctx = _context()
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=worker, args=(impl, pending, opts, child), daemon=True)
+        proc = ctx.Process(target=target or worker, args=(impl, pending, opts, child),
+                           daemon=True)
         proc.start()
         child.close()
-        outcome = _supervise(proc, parent, pending, results, opts)
+        outcome = _supervise(proc, parent, pending, results, opts, on_result)
         proc.join(timeout=1)
         if proc.is_alive():
             proc.kill()
@@ -142,15 +152,19 @@ def run_check(impl: str, names: list, opts: RunOptions) -> dict:
     return {"results": [results[n] for n in names]}
 
 
-def _supervise(proc, conn, pending, results, opts):
-    """Relay one worker's messages; returns an import error message or None."""
+def _supervise(proc, conn, pending, results, opts, on_result=None):
+    """Relay one worker's messages; returns an import error message or None. A worker's
+    'import' and 'warm-up' beats get IMPORT_TIMEOUT (a JIT compiles on its first call),
+    every other call the per-call timeout."""
     current, last, limit = pending[0], "start", IMPORT_TIMEOUT
     while True:
         if not conn.poll(limit):
             proc.kill()
-            results[current] = _lost(current, "timeout", f"no answer within {opts.timeout:g}"
+            results[current] = _lost(current, "timeout", f"no answer within {limit:g}"
                                      f" s (per-call timeout) during: {last}")
             pending.remove(current)
+            if on_result is not None:
+                on_result(current, results[current])
             return None
         try:
             msg = conn.recv()
@@ -158,15 +172,20 @@ def _supervise(proc, conn, pending, results, opts):
             results[current] = _lost(current, "crashed", f"the process died (exit code "
                                      f"{proc.exitcode}) during: {last}")
             pending.remove(current)
+            if on_result is not None:
+                on_result(current, results[current])
             return None
         if msg[0] == "import_error":
             return msg[1]
         if msg[0] == "begin":
             current, last = msg[1], "start"
         elif msg[0] == "beat":
-            last, limit = msg[2], (IMPORT_TIMEOUT if msg[2] == "import" else opts.timeout)
+            slow = msg[2] == "import" or msg[2].startswith("warm-up")
+            last, limit = msg[2], (max(IMPORT_TIMEOUT, opts.timeout) if slow else opts.timeout)
         elif msg[0] == "result":
             results[msg[1]] = msg[2]
             pending.remove(msg[1])
+            if on_result is not None:
+                on_result(msg[1], msg[2])
         elif msg[0] == "end":
             return None

@@ -10,7 +10,7 @@ make_arrays of it gives {"x": <standard-normal (1, 1, 4, 4) float64>}.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -106,3 +106,14 @@ def as64(v):
 def pair(v) -> tuple:
     """(v, v) for a scalar, the tuple itself for a pair: for arguments already valid."""
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def as_float32(case):
+    """A case for a float32-only kernel: its float arrays rounded to float32 (the truth
+    is then computed on the rounded inputs) and judged by float32 bounds."""
+    if case.dtype != "float64":
+        return case
+    args = {k: v.astype(np.float32) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+            else v for k, v in case.args.items()}
+    features = (case.features - {"float64"}) | {"float32"}
+    return replace(case, args=args, dtype="float32", features=features)

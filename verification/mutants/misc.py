@@ -47,6 +47,16 @@ def _eps_outside(x, rm, rv, w=None, b=None, **kw):
     return y if b is None else y + b.reshape(shape)
 
 
+def _one_pass_variance(x, rm, rv, w=None, b=None, **kw):
+    """var = mean(x^2) - mean(x)^2: one pass, but it cancels catastrophically when the
+    mean is large against the spread (1e8 + [0, 1, 2, 3]: off by ~0.3)."""
+    _need(kw, True)
+    axes = (0,) + tuple(range(2, x.ndim))
+    mu = x.mean(axis=axes)
+    var = np.maximum((x * x).mean(axis=axes) - mu * mu, 0.0)
+    return ref.batch_norm(x, mu, var, w, b, **{**kw, "training": False})
+
+
 def _stats_mutant(biased=False, swapped=False):
     def mutant(x, rm, rv, w=None, b=None, **kw):
         _need(kw, True)
@@ -100,6 +110,8 @@ BATCH_NORM = {
         _eval_batch,
     "training mode uses the running statistics (must use the batch's)": _train_running,
     "eps added outside the square root (sqrt(var) + eps)": _eps_outside,
+    "variance as mean(x^2) - mean^2 (catastrophic cancellation on a large offset)":
+        _one_pass_variance,
     "running_var updated with the biased variance (torch: unbiased, M / (M - 1))":
         _stats_mutant(biased=True),
     "momentum reversed (running = momentum * old + (1 - momentum) * batch)":
@@ -150,15 +162,26 @@ def _softmax_backward_naive(g, x, dim):
         return s * (g - (g * s).sum(axis=dim, keepdims=True))
 
 
+def _clipped(x, dim):
+    """x - max(x) clipped below at -64, as PaddlePaddle's CPU softmax kernel does."""
+    return np.maximum(x - x.max(axis=dim, keepdims=True), -64.0)
+
+
+CLIP64 = "x - max clipped at -64 (log-probabilities stop at -64; softmax at e^-64, not 0)"
 NO_MAX = "no max subtraction (exp overflows on large logits: inf / inf = NaN)"
+LEAKY_MAX = "leaky ReLU as max(x, negative_slope * x) (torch's x if x > 0 else " \
+            "negative_slope * x: the two differ where negative_slope > 1)"
 ACTIVATIONS = {
     "relu_backward": {"derivative 1 at x = 0 (torch: 0)": _at_zero(0.0)},
     "leaky_relu_backward": {
         "derivative 1 at x = 0 (torch: negative_slope)": _at_zero(None),
         "negative_slope ignored (0.01 always)": lambda g, x, negative_slope=0.01:
-            ref.leaky_relu_backward(g, x)},
+            ref.leaky_relu_backward(g, x),
+        LEAKY_MAX: lambda g, x, negative_slope=0.01:
+            g * np.where(negative_slope * x > x, negative_slope, 1.0)},
     "leaky_relu": {"negative_slope ignored (0.01 always)": lambda x, negative_slope=0.01:
-                   ref.leaky_relu(x)},
+                   ref.leaky_relu(x),
+                   LEAKY_MAX: lambda x, negative_slope=0.01: np.maximum(x, negative_slope * x)},
     "sigmoid_backward": {
         "derivative from x instead of f(x): x (1 - x) (C6 writes f' = f (1 - f))":
             lambda g, x: g * x * (1 - x),
@@ -168,8 +191,10 @@ ACTIVATIONS = {
             lambda g, x: g * (1 - x * x),
         "derivative missing (grad_out passed through)": lambda g, x: g},
     "softmax": {NO_MAX: _softmax_naive,
+                CLIP64: lambda x, dim: ref.softmax(_clipped(x, dim), dim),
                 "dim ignored (always the last axis)": lambda x, dim: ref.softmax(x, -1)},
     "log_softmax": {NO_MAX: _log_softmax_naive,
+                    CLIP64: lambda x, dim: ref.log_softmax(_clipped(x, dim), dim),
                     "log of softmax (underflows to -inf; use x - max - log sum exp)":
                         _log_of_softmax,
                     "dim ignored (always the last axis)":
@@ -201,7 +226,8 @@ LOSSES = {
     "cross_entropy": {
         "summed over the batch instead of the mean":
             lambda z, t: ref.cross_entropy(z, t) * len(t),
-        NO_MAX: _ce_naive},
+        NO_MAX: _ce_naive,
+        CLIP64: lambda z, t: ref.cross_entropy(_clipped(z, 1), t)},
     "cross_entropy_backward": {
         NO_MAX: lambda g, z, t: _ce_backward_naive(g, z, t),
         "not divided by N (the loss is the mean over the batch)":

@@ -55,6 +55,27 @@ def _overwrite(blocks, geo, pixel_only: bool):
     return out
 
 
+def _split_ties(g, x, k, kw):
+    """grad_x of max pooling with each window's gradient shared equally by its tied maxima
+    (TensorFlow-style and some autodiff systems' rule for max)."""
+    geo = _geo(x, k, kw)
+    win = _windows(x, geo, -np.inf)
+    with np.errstate(invalid="ignore"):
+        hit = win == np.max(win, axis=-1, keepdims=True)
+        share = hit / np.maximum(hit.sum(axis=-1, keepdims=True), 1)
+    blocks = (share * g[..., None]).reshape(share.shape[:-1] + geo.kernel)
+    return _crop(fold(blocks, geo.padded_hw, geo.stride, geo.dilation), geo)
+
+
+def has_ties(x, k, kw) -> bool:
+    """Does some window hold its (finite) maximum more than once, where the gradient's
+    first-maximum rule matters?"""
+    win = _windows(np.asarray(x, dtype=np.float64), _geo(x, k, kw), -np.inf)
+    with np.errstate(invalid="ignore"):
+        top = np.max(win, axis=-1, keepdims=True)
+        return bool(np.any((np.sum(win == top, axis=-1) > 1) & np.isfinite(top[..., 0])))
+
+
 def _first(win):
     return np.argmax(win, axis=-1)
 
@@ -65,6 +86,39 @@ def _last(win):
 
 def _no_nan(win):
     return np.argmax(np.where(np.isnan(win), -np.inf, win), axis=-1)
+
+
+def _scan_ge(win):
+    """The survivor of a row-major scan that keeps the current tap while `current >= next`
+    (XLA's select_and_scatter for a max-pool gradient): ties keep the first, and a NaN,
+    for which every comparison is false, is passed over unless it is the window's last
+    tap. x = [1, nan, 3, 2] -> 1 gives way to nan, nan gives way to 3, 3 keeps: index 2."""
+    idx = np.zeros(win.shape[:-1], dtype=np.intp)
+    cur = win[..., 0]
+    for t in range(1, win.shape[-1]):
+        with np.errstate(invalid="ignore"):
+            take = ~(cur >= win[..., t])
+        idx = np.where(take, t, idx)
+        cur = np.where(take, win[..., t], cur)
+    return idx
+
+
+def _scan_forward(x, k, kw, start):
+    """Max pooling as a scan that takes a tap when `tap > max` (never a NaN), padding
+    skipped. start None: the max starts at the window's first input tap (so a NaN there
+    stays: ONNX Runtime's MaxPool); a number: the max starts there (the lowest finite
+    value: a window of -inf or NaN gives that number, not -inf or NaN)."""
+    geo = _geo(x, k, kw)
+    win = _windows(x, geo, -np.inf)
+    valid = _windows(np.ones_like(x), geo, 0.0) > 0
+    cur = np.full(win.shape[:-1], -np.inf if start is None else start)
+    started = np.zeros(win.shape[:-1], dtype=bool) | (start is not None)
+    for t in range(win.shape[-1]):
+        v, ok = win[..., t], valid[..., t]
+        with np.errstate(invalid="ignore"):
+            take = ok & (~started | (v > cur))
+        cur, started = np.where(take, v, cur), started | ok
+    return cur
 
 
 def zero_pad_forward(x, k, kw):
@@ -100,6 +154,8 @@ def _with(fn, **changes):
     return lambda *a, **kw: fn(*a, **{**kw, **changes})
 
 
+LOWEST = "(a window of -inf or NaN gives that value; torch: -inf or NaN)"
+TIES_SPLIT = "ties split evenly (the gradient shared by tied maxima; torch: all to the first)"
 TIES_LAST = "max-pool ties go to the last maximum (torch: the first in row-major order)"
 ZERO_PAD = "max pooling padded with 0 instead of -inf (padding must never win)"
 OVERWRITE = "overwrite instead of accumulate (overlapping windows must add)"
@@ -116,10 +172,19 @@ MAX_POOL2D = {
     NO_DROP + ", and always on": lambda x, k, **kw: no_drop(x, k, kw, True),
     "NaN ignored (torch: a NaN in the window is the maximum)":
         lambda x, k, **kw: _nan_ignored_forward(x, k, kw),
+    "NaN skipped unless first (a `tap > max` scan from the window's first tap: a NaN "
+    "wins only as the first; torch: a NaN anywhere in the window is the maximum)":
+        lambda x, k, **kw: _scan_forward(x, k, kw, None),
+    "max starts at the dtype's lowest finite value, never takes a NaN " + LOWEST:
+        lambda x, k, **kw: _scan_forward(x, k, kw, float(np.finfo(np.asarray(x).dtype).min)),
+    "max starts at float32's lowest finite value (-3.4e38, in float64 too), never takes "
+    "a NaN " + LOWEST: lambda x, k, **kw: _scan_forward(x, k, kw,
+                                                       float(np.finfo(np.float32).min)),
 }
 
 MAX_POOL2D_BACKWARD = {
     TIES_LAST: lambda g, x, k, **kw: _route(g, x, k, kw, _last),
+    TIES_SPLIT: lambda g, x, k, **kw: _split_ties(g, x, k, kw),
     ZERO_PAD + "; the gradient of a window whose maximum is padding is lost":
         lambda g, x, k, **kw: _route(g, x, k, kw, _first, fill=0.0),
     OVERWRITE + "; each window's block assigned, the last window wins":
@@ -128,6 +193,9 @@ MAX_POOL2D_BACKWARD = {
         lambda g, x, k, **kw: _route(g, x, k, kw, _first, overwrite="pixel"),
     "NaN ignored (torch: the gradient goes to the NaN)":
         lambda g, x, k, **kw: _route(g, x, k, kw, _no_nan),
+    "NaN passed over by a >= scan (the gradient goes to a NaN only when it is its "
+    "window's last tap: XLA's select_and_scatter; torch: always to the NaN)":
+        lambda g, x, k, **kw: _route(g, x, k, kw, _scan_ge),
 }
 
 
@@ -175,7 +243,29 @@ _CLIPPED = "divisor always the count of input pixels (count_include_pad=True ign
 _kk_f, _kk_b = _avg_divisor("kk")
 _cl_f, _cl_b = _avg_divisor("clipped")
 
+def _rescaled(backward: bool):
+    """divisor_override as a rescaling of the ordinary mean: mean * k*k / divisor. Equal
+    to sum / divisor only where the mean divides by k*k; count_include_pad=False or a
+    ceil_mode overhang then scale by k*k / count (PaddlePaddle)."""
+    def mutant(*a, **kw):
+        d = kw.get("divisor_override")
+        if d is None:
+            raise ValueError("no divisor_override")
+        scale = _k2(a[-1]) / d
+        plain = {**kw, "divisor_override": None}
+        if backward:
+            g, x, k = a
+            return ref.avg_pool2d_backward(g * scale, x, k, **plain)
+        x, k = a
+        return ref.avg_pool2d(x, k, **plain) * scale
+    return mutant
+
+
+RESCALED = "divisor_override as mean * k*k / divisor_override (differs from sum / " \
+           "divisor_override where the mean's own divisor is not k*k)"
+
 AVG_POOL2D = {
+    RESCALED: _rescaled(False),
     _KK: _kk_f,
     _CLIPPED: _cl_f,
     "divisor_override ignored": _with(ref.avg_pool2d, divisor_override=None),
@@ -184,6 +274,7 @@ AVG_POOL2D = {
 }
 
 AVG_POOL2D_BACKWARD = {
+    RESCALED: _rescaled(True),
     _KK: _kk_b,
     _CLIPPED: _cl_b,
     "divisor_override ignored": _with(ref.avg_pool2d_backward, divisor_override=None),

@@ -54,6 +54,13 @@ def batch_norm_cases(draw) -> Case:
     return Case(shapes, kwargs, draw(seeds))
 
 
+def _large_offset(x) -> bool:
+    """A mean far larger than the spread: where a one-pass variance cancels."""
+    x = np.asarray(x, dtype=np.float64)
+    spread = float(x.std())
+    return bool(spread > 0 and np.abs(x.mean()) > 1e6 * spread)
+
+
 def bn_features(args, kwargs) -> frozenset:
     x = args["x"]
     f = {"training" if kwargs.get("training") else "evaluation"}
@@ -62,6 +69,7 @@ def bn_features(args, kwargs) -> frozenset:
         else set()
     f |= {"(N, C) input"} if x.ndim == 2 else {"4-D input"}
     f |= {"N=1"} if x.shape[0] == 1 else set()
+    f |= {"large offset"} if _large_offset(x) else set()
     f |= {"momentum, eps not default"} if kwargs.get("momentum", 0.1) != 0.1 or \
         kwargs.get("eps", 1e-5) != 1e-5 else set()
     return frozenset(f)
@@ -166,8 +174,22 @@ def bn_corners(op: str, backward: bool):
         case = Case({"x": (2, 2, 2, 2), "running_mean": (2,), "running_var": (2,),
                      "weight": (2,), "bias": (2,)}, {"training": True}, 3050)
         out.append(build(case, "float32", "corners", "corner float32", "float32"))
+        out.append(_large_offset_case(op, backward))
         return out
     return corners
+
+
+def _large_offset_case(op: str, backward: bool) -> Case:
+    """x = 1e8 + [0, 1, 2, 3] per channel, training: exact in float64 and its variance
+    1.25 exactly; mean(x^2) - mean^2 there is off by ~0.3 (1e16 * 2^-52 ~ 2)."""
+    x = (1e8 + np.arange(4.0)).reshape(2, 1, 1, 2).repeat(2, axis=1)
+    args = {"x": x, "running_mean": np.zeros(2), "running_var": np.ones(2),
+            "weight": None, "bias": None}
+    if backward:
+        args = {"grad_out": upstream_gradient(x.shape, 3060, True, "float64"), **args}
+    kw = {"training": True}
+    return built(op, args, kw, "float64", "corners", "corner large offset: 1e8 + [0, 1, 2, 3]",
+                 True, bn_features(args, kw))
 
 
 def bn_examples(op: str, backward: bool):

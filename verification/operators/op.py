@@ -76,6 +76,7 @@ class Op:
     backward: str | None = None
     rule: Callable | None = None
     mutants: dict | None = None
+    matrix_draws: Callable | None = None
 
     @property
     def reference(self) -> Callable:

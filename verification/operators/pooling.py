@@ -88,15 +88,18 @@ def pool_features(kind: str):
              if isinstance(args.get(n, kwargs.get(n)), (tuple, list))}
         f |= {"stride=None (kernel)"} if kwargs.get("stride") is None else set()
         f |= {"overlapping windows"} if s[0] < k[0] or s[1] < k[1] else set()
-        f |= {"padding>0"} if max(pair(kwargs.get("padding", 0))) > 0 else set()
+        f |= {"padding>0"} if max(np.ravel(kwargs.get("padding", 0))) > 0 else set()
+        f |= _padding_forms(kwargs.get("padding", 0), k)
         f |= {"dilation>1"} if max(pair(kwargs.get("dilation", 1))) > 1 else set()
         f |= {"non-square"} if x.shape[2] != x.shape[3] else set()
         f |= {"batch>1"} if x.shape[0] > 1 else set()
         if kwargs.get("ceil_mode"):
             f.add("ceil_mode")
             f |= {"ceil_mode drop rule"} if _drops(x, args["kernel_size"], kwargs) else set()
+        f |= {"+-inf"} if np.isinf(x).any() else set()
         if kind == "max":
             f |= {"NaN"} if np.isnan(x).any() else set()
+            f |= {"ties"} if mutants.has_ties(x, args["kernel_size"], kwargs) else set()
             f |= {"negative values next to padding"} if _negative_border(x, args, kwargs) \
                 else set()
         else:
@@ -107,6 +110,19 @@ def pool_features(kind: str):
             f.discard("dilation>1")
         return frozenset(f)
     return features
+
+
+def _padding_forms(padding, k) -> set:
+    """ONNX's forms beyond torch: ((top, bottom), (left, right)) with unequal sides, a pad
+    wider than half the kernel, a pad as wide as the kernel."""
+    if not (isinstance(padding, (tuple, list)) and isinstance(padding[0], (tuple, list))):
+        padding = tuple((p, p) for p in pair(padding))
+    out = {"padding=asymmetric"} if any(a != b for a, b in padding) else set()
+    if any(max(p) > kk // 2 for p, kk in zip(padding, k)):
+        out.add("padding > kernel/2")
+    if any(max(p) >= kk for p, kk in zip(padding, k)):
+        out.add("padding >= kernel")      # ONNX Runtime refuses it, ONNX defines it
+    return out
 
 
 def _drops(x, k, kw) -> bool:
@@ -304,7 +320,17 @@ def _spec(kind: str, backward: bool) -> Op:
                   pool_builder(op, kind, backward), pool_features(kind),
                   cost=0.7 if backward else 0.5, fit=pool_fit,
                   applicable=_touches_input if kind == "max" else None,
-                  all_features=tuple(features), **_twin_and_bounds(op, kind, backward))
+                  all_features=tuple(features), **_twin_and_bounds(op, kind, backward),
+                  matrix_draws=lambda: _matrix_draws(op, kind, backward))
+
+
+def _matrix_draws(op: str, kind: str, backward: bool) -> list:
+    """Beyond torch: ONNX's padding and mean-pool dilation; NaN, +-inf and ties."""
+    def special(case, dtype):
+        return special_values(case, np.dtype(dtype))
+    return [("extensions", pool2d_cases(kind, torch_only=False), pool_builder(op, kind, backward)),
+            ("special values", pool2d_cases(kind, values="special"),
+             pool_builder(op, kind, backward, x_values=special))]
 
 
 def _twin_and_bounds(op: str, kind: str, backward: bool) -> dict:

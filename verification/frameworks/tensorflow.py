@@ -1,0 +1,341 @@
+"""TensorFlow (CPU) adapter: eager tf.nn ops, gradients from tf.GradientTape with grad_out
+as the upstream gradient (tape.gradient(..., output_gradients=grad_out)). Tested with
+tensorflow-cpu 2.21.0 (import package `tensorflow`), oneDNN at its default (on).
+
+Mapping: conv2d -> tf.nn.conv2d (tf.nn.convolution for a dilated convolution at stride 1
+with 'SAME' / 'VALID' padding: its space_to_batch path has CPU gradients); max_pool2d -> tf.nn.max_pool2d (tf.nn.pool "MAX" when
+dilated); avg_pool2d -> tf.nn.avg_pool2d (tf.nn.pool "AVG" when dilated); batch_norm ->
+tf.compat.v1.nn.fused_batch_norm (NCHW, exponential_avg_factor = momentum); relu /
+leaky_relu / sigmoid / tanh / softmax / log_softmax -> tf.nn.*; cross_entropy ->
+tf.nn.sparse_softmax_cross_entropy_with_logits + tf.reduce_mean; dense ->
+tf.linalg.matmul(transpose_b=True) + tf.nn.bias_add.
+Layout: TF's CPU conv and pooling kernels are NHWC only, so NCHW is transposed to NHWC
+and back inside the differentiated function (the tape sees the transposes); the weight
+(K, C/g, kH, kW) becomes TF's filter (kH, kW, C/g, K), and groups is what TF infers from
+the input / filter channel ratio (tf.nn.conv2d has no groups argument).
+Padding: 'same' / 'valid' -> TF's 'SAME' / 'VALID'; numbers and 'full' -> TF's explicit
+list [[0, 0], [top, bottom], [left, right], [0, 0]] (conv2d, max_pool2d); avg_pool2d and
+tf.nn.pool take only 'SAME' / 'VALID', so only zero padding ('VALID') maps there.
+dtype: float64 passes through (arrays become tensors first: tf.nn.max_pool2d turns a raw
+float64 NumPy array into float32), except for batch norm (FLOAT32_ONLY).
+"""
+from __future__ import annotations
+
+import os
+
+# TF's C++ logging: errors only (set before the import; the one oneDNN "custom operations
+# are on" INFO line is printed before absl logging starts and ignores this variable).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_API = "https://www.tensorflow.org/api_docs/python/tf/nn/"
+_FBN_DOC = "https://www.tensorflow.org/api_docs/python/tf/raw_ops/FusedBatchNormV3"
+# FusedBatchNormV3's x: "half, bfloat16, float32" (a double input is refused: "Value for
+# attr 'T' of double is not in the list of allowed values: half, bfloat16, float").
+FLOAT32_ONLY = frozenset({"batch_norm", "batch_norm_backward"})
+NOTES = {
+    "conv2d": "tf.nn.conv2d in NHWC (CPU kernels are NHWC only): transposed both ways; "
+              "groups carried by the filter's in-channels (C / groups), as TF infers it; "
+              "'same'/'valid' -> 'SAME'/'VALID', zero -> 'VALID', other numbers and "
+              "'full' -> explicit pads. Dilated at stride 1 with 'SAME'/'VALID': "
+              "tf.nn.convolution (space_to_batch), which takes no explicit pads.",
+    "conv2d_backward": "GradientTape through the same call. TF's CPU gradient kernels "
+                       "refuse groups > 1 ('Gradients for grouped convolutions are not "
+                       "supported on CPU') and, through tf.nn.conv2d, dilation > 1 "
+                       "(explicit pads or stride > 1): TF's errors are passed on.",
+    "max_pool2d": "tf.nn.max_pool2d with explicit pads; dilation > 1 -> tf.nn.pool('MAX'), "
+                  "which takes only 'SAME'/'VALID' and stride 1 (NotImplementedError "
+                  "otherwise); no ceil_mode argument: NotImplementedError. TF's max "
+                  "ignores NaN and returns the dtype's lowest finite value for a window "
+                  "of -inf (or NaN and -inf) where torch returns NaN / -inf.",
+    "avg_pool2d": "tf.nn.avg_pool2d (tf.nn.pool('AVG') when dilated): padding only "
+                  "'VALID'/'SAME', so padding > 0 is NotImplementedError; no ceil_mode, "
+                  "count_include_pad or divisor_override arguments: NotImplementedError.",
+    "batch_norm": "tf.compat.v1.nn.fused_batch_norm (TF 2 has no tf.nn.fused_batch_norm): "
+                  "the only TF op with a running-statistics update (exponential_avg_factor "
+                  "= momentum, torch's convention, unbiased batch variance), NCHW on CPU; "
+                  "tf.nn.batch_normalization + tf.nn.moments would run float64 but update "
+                  "nothing. Float32 only (" + _FBN_DOC + "). weight/bias None -> ones/zeros "
+                  "(the op requires both); (N, C) input -> (N, C, 1, 1) (the op takes 4-D). "
+                  "Training returns (y, new_running_mean, new_running_var).",
+    "batch_norm_backward": "GradientTape through fused_batch_norm (FusedBatchNormGradV3), "
+                           "float32 only like the forward.",
+    "leaky_relu": "tf.nn.leaky_relu(alpha=negative_slope): alpha is a float op attribute, "
+                  "stored in float32, so a float64 result uses float32(negative_slope).",
+    "cross_entropy": "tf.nn.sparse_softmax_cross_entropy_with_logits, then tf.reduce_mean.",
+    "dense": "tf.linalg.matmul(x, weight, transpose_b=True), then tf.nn.bias_add.",
+}
+
+
+def _pair(v):
+    return (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(a) for a in v)
+
+
+def _pads(padding):
+    """An int, (h, w) or ((top, bottom), (left, right)) -> ((top, bottom), (left, right))."""
+    if np.ndim(padding) == 2:
+        return tuple(_pair(p) for p in padding)
+    ph, pw = _pair(padding)
+    return (ph, ph), (pw, pw)
+
+
+def _explicit(pads):
+    """TF's explicit padding list for NHWC."""
+    return [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
+
+
+def _conv_padding(padding, kernel_hw, dilation_hw):
+    """The reference's padding -> TF's named form or explicit NHWC list ('full': every
+    partial overlap, d*(k-1) on both sides, which TF has no name for)."""
+    if isinstance(padding, str):
+        if padding == "full":
+            return _explicit([(d * (k - 1),) * 2 for k, d in zip(kernel_hw, dilation_hw)])
+        return padding.upper()       # 'same' -> 'SAME', 'valid' -> 'VALID'
+    pads = _pads(padding)
+    return "VALID" if not any(sum(pads, ())) else _explicit(pads)   # zero: TF's name
+
+
+def _nhwc(x):
+    return tf.transpose(x, [0, 2, 3, 1])
+
+
+def _nchw(y):
+    return tf.transpose(y, [0, 3, 1, 2])
+
+
+def _vjp(fn, grad_out, wrt, *args, **kwargs):
+    """fn(*args, **kwargs) (its first output if a tuple) and GradientTape's gradient with
+    upstream grad_out w.r.t. args[i] for i in wrt; an argument that is None gets None."""
+    tensors = [tf.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+    with tf.GradientTape() as tape:
+        for i in wrt:
+            if tensors[i] is not None:
+                tape.watch(tensors[i])
+        out = fn(*tensors, **kwargs)
+        out = out[0] if isinstance(out, tuple) else out
+    upstream = tf.convert_to_tensor(np.asarray(grad_out, dtype=out.dtype.as_numpy_dtype))
+    sources = [tensors[i] for i in wrt if tensors[i] is not None]
+    grads = iter(tape.gradient(out, sources, output_gradients=upstream))
+    return tuple(None if tensors[i] is None else np.asarray(next(grads)) for i in wrt)
+
+
+# --- convolution ------------------------------------------------------------------------
+
+def _conv2d_tf(x, weight, bias, stride, padding, dilation):
+    """NCHW in, NCHW out; TF filter layout (kH, kW, C/groups, K). A dilated convolution
+    at stride 1 with 'SAME' / 'VALID' padding goes to tf.nn.convolution, whose dilated
+    path (space_to_batch) has CPU gradients; everything else to tf.nn.conv2d, whose CPU
+    gradient kernels refuse dilation > 1 and whose explicit padding lists
+    tf.nn.convolution does not take (its docs: padding "VALID" or "SAME")."""
+    stride, dilation = _pair(stride), _pair(dilation)
+    pads = _conv_padding(padding, weight.shape[2:], dilation)
+    op = tf.nn.convolution if (dilation != (1, 1) and stride == (1, 1)
+                               and isinstance(pads, str)) else tf.nn.conv2d
+    y = op(_nhwc(x), tf.transpose(weight, [2, 3, 1, 0]), strides=stride, padding=pads,
+           dilations=dilation)
+    if bias is not None:
+        y = tf.nn.bias_add(y, bias)
+    return _nchw(y)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    # groups: tf.nn.conv2d infers it from x's channels / the filter's in-channels
+    b = None if bias is None else tf.convert_to_tensor(bias)
+    return np.asarray(_conv2d_tf(tf.convert_to_tensor(x), tf.convert_to_tensor(weight), b,
+                                 stride, padding, dilation))
+
+
+def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1):
+    return _vjp(_conv2d_tf, grad_out, (0, 1, 2), x, weight, bias, stride=stride,
+                padding=padding, dilation=dilation)
+
+
+# --- pooling ----------------------------------------------------------------------------
+
+def _pool_tf(x, kind, kernel_size, stride, padding, dilation):
+    """kind 'MAX' or 'AVG'. tf.nn.max_pool2d / avg_pool2d have no dilation; tf.nn.pool
+    has one, but takes only 'SAME' / 'VALID' and, when dilated, stride 1 (its docs)."""
+    kernel = _pair(kernel_size)
+    strides = kernel if stride is None else _pair(stride)
+    pads, dilation = _pads(padding), _pair(dilation)
+    zero = not any(sum(pads, ()))
+    if dilation != (1, 1):
+        if not zero:
+            raise NotImplementedError(f"tensorflow {kind.lower()}_pool2d: explicit padding "
+                                      f"with dilation unsupported ({_API}pool: padding "
+                                      "must be 'SAME' or 'VALID')")
+        if strides != (1, 1):
+            raise NotImplementedError(f"tensorflow {kind.lower()}_pool2d: stride > 1 with "
+                                      f"dilation unsupported ({_API}pool: 'If any value of "
+                                      "strides is > 1, then all values of dilation_rate "
+                                      "must be 1')")
+        y = tf.nn.pool(_nhwc(x), kernel, kind, strides=strides, padding="VALID",
+                       dilations=dilation)
+    elif kind == "MAX":
+        y = tf.nn.max_pool2d(_nhwc(x), kernel, strides, _explicit(pads))
+    else:
+        if not zero:
+            raise NotImplementedError(f"tensorflow avg_pool2d: explicit padding unsupported "
+                                      f"({_API}avg_pool2d: padding 'A string, either "
+                                      "'VALID' or 'SAME''")
+        y = tf.nn.avg_pool2d(_nhwc(x), kernel, strides, "VALID")
+    return _nchw(y)
+
+
+def _no_pool_flags(func, ceil_mode, count_include_pad=True, divisor_override=None):
+    """TF's pooling ops have no ceil_mode, count_include_pad or divisor_override."""
+    doc = f"{_API}{func}: no such argument"
+    if ceil_mode:
+        raise NotImplementedError(f"tensorflow {func}: ceil_mode unsupported ({doc})")
+    if divisor_override is not None:     # first: it makes count_include_pad moot
+        raise NotImplementedError(f"tensorflow {func}: divisor_override unsupported ({doc})")
+    if not count_include_pad:
+        raise NotImplementedError(f"tensorflow {func}: count_include_pad=False unsupported "
+                                  f"({doc})")
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    _no_pool_flags("max_pool2d", ceil_mode)
+    return np.asarray(_pool_tf(tf.convert_to_tensor(x), "MAX", kernel_size, stride,
+                               padding, dilation))
+
+
+def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    _no_pool_flags("max_pool2d", ceil_mode)
+    return _vjp(_pool_tf, grad_out, (0,), x, "MAX", kernel_size, stride, padding,
+                dilation)[0]
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, dilation=1):
+    _no_pool_flags("avg_pool2d", ceil_mode, count_include_pad, divisor_override)
+    return np.asarray(_pool_tf(tf.convert_to_tensor(x), "AVG", kernel_size, stride,
+                               padding, dilation))
+
+
+def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None, dilation=1):
+    _no_pool_flags("avg_pool2d", ceil_mode, count_include_pad, divisor_override)
+    return _vjp(_pool_tf, grad_out, (0,), x, "AVG", kernel_size, stride, padding,
+                dilation)[0]
+
+
+# --- batch normalisation ----------------------------------------------------------------
+
+def _float32(*arrays):
+    """Inputs of a FLOAT32_ONLY function: float32 (None stays None)."""
+    return [None if a is None else np.asarray(a, dtype=np.float32) for a in arrays]
+
+
+def _batch_norm_tf(x, running_mean, running_var, weight, bias, training, momentum, eps):
+    """fused_batch_norm in NCHW: (y, running_mean', running_var'). It takes 4-D input and
+    requires scale and offset: (N, C) -> (N, C, 1, 1), None -> ones / zeros."""
+    c = x.shape[1]
+    x4 = tf.reshape(x, [x.shape[0], c, 1, 1]) if x.shape.rank == 2 else x
+    scale = tf.ones([c], x.dtype) if weight is None else weight
+    offset = tf.zeros([c], x.dtype) if bias is None else bias
+    y, mean, var = tf.compat.v1.nn.fused_batch_norm(
+        x4, scale, offset, running_mean, running_var, epsilon=eps, data_format="NCHW",
+        is_training=bool(training), exponential_avg_factor=momentum)
+    return tf.reshape(y, x.shape), mean, var
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-05):
+    """Evaluation: y. Training: (y, new_running_mean, new_running_var), TF's update."""
+    y, mean, var = _batch_norm_tf(*[None if a is None else tf.convert_to_tensor(a) for a in
+                                    _float32(x, running_mean, running_var, weight, bias)],
+                                  training, momentum, eps)
+    return (np.asarray(y), np.asarray(mean), np.asarray(var)) if training else np.asarray(y)
+
+
+def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bias=None,
+                        training=False, momentum=0.1, eps=1e-05):
+    arrays = _float32(grad_out, x, running_mean, running_var, weight, bias)
+    return _vjp(_batch_norm_tf, arrays[0], (0, 3, 4), *arrays[1:], training=training,
+                momentum=momentum, eps=eps)
+
+
+# --- activations, softmax ---------------------------------------------------------------
+
+def relu(x):
+    return np.asarray(tf.nn.relu(x))
+
+
+def relu_backward(grad_out, x):
+    return _vjp(tf.nn.relu, grad_out, (0,), x)[0]
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return np.asarray(tf.nn.leaky_relu(x, alpha=negative_slope))
+
+
+def leaky_relu_backward(grad_out, x, negative_slope=0.01):
+    return _vjp(tf.nn.leaky_relu, grad_out, (0,), x, alpha=negative_slope)[0]
+
+
+def sigmoid(x):
+    return np.asarray(tf.nn.sigmoid(x))
+
+
+def sigmoid_backward(grad_out, x):
+    return _vjp(tf.nn.sigmoid, grad_out, (0,), x)[0]
+
+
+def tanh(x):
+    return np.asarray(tf.nn.tanh(x))
+
+
+def tanh_backward(grad_out, x):
+    return _vjp(tf.nn.tanh, grad_out, (0,), x)[0]
+
+
+def softmax(x, dim):
+    return np.asarray(tf.nn.softmax(x, axis=dim))
+
+
+def softmax_backward(grad_out, x, dim):
+    return _vjp(tf.nn.softmax, grad_out, (0,), x, axis=dim)[0]
+
+
+def log_softmax(x, dim):
+    return np.asarray(tf.nn.log_softmax(x, axis=dim))
+
+
+def log_softmax_backward(grad_out, x, dim):
+    return _vjp(tf.nn.log_softmax, grad_out, (0,), x, axis=dim)[0]
+
+
+# --- loss, dense ------------------------------------------------------------------------
+
+def _cross_entropy_tf(logits, target):
+    """Mean over the batch of TF's per-example softmax cross-entropy."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target,
+                                                                         logits=logits))
+
+
+def cross_entropy(logits, target):
+    return np.asarray(_cross_entropy_tf(tf.convert_to_tensor(logits),
+                                        tf.convert_to_tensor(target)))
+
+
+def cross_entropy_backward(grad_out, logits, target):
+    return _vjp(_cross_entropy_tf, grad_out, (0,), logits, target)[0]
+
+
+def _dense_tf(x, weight, bias):
+    y = tf.linalg.matmul(x, weight, transpose_b=True)
+    return y if bias is None else tf.nn.bias_add(y, bias)
+
+
+def dense(x, weight, bias=None):
+    b = None if bias is None else tf.convert_to_tensor(bias)
+    return np.asarray(_dense_tf(tf.convert_to_tensor(x), tf.convert_to_tensor(weight), b))
+
+
+def dense_backward(grad_out, x, weight, bias=None):
+    return _vjp(_dense_tf, grad_out, (0, 1, 2), x, weight, bias)

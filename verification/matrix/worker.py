@@ -1,0 +1,147 @@
+"""The matrix worker: one framework's process, running every case of every function.
+
+It reuses the checker's process isolation (check/runner.py: spawned worker, a beat before
+every call, a hung or crashed call killed and the worker restarted for the units left)
+and its evaluation of one case (check/battery.py: the ground truth, the call, the
+comparison). A unit is one case, "<function>#<index>", so that a hang costs that case
+only. The first call of each function is its warm-up (a JIT compiles there; it gets the
+import timeout and starts the function's clock only when it returns); after
+`deadline` seconds a function's remaining cases are recorded as not run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+import numpy as np
+
+from cnnref.verification.check.battery import State, evaluate, supported_args
+from cnnref.verification.check.diagnose import diagnose
+from cnnref.verification.check.protocol import ImplError, Outcome, accepts_of, load_impl
+from cnnref.verification.check.runner import _silence
+from cnnref.verification.core.cases import as_float32
+from cnnref.verification.operators.registry import REGISTRY
+
+
+@dataclasses.dataclass
+class MatrixOptions:
+    cases: dict                    # function -> [Case], the same for every framework
+    timeout: float = 60.0          # seconds one call may take (warm-up: longer)
+    deadline: float = 60.0         # seconds of cases per function after its warm-up
+
+
+def unit(name: str, index: int) -> str:
+    return f"{name}#{index}"
+
+
+def record_of(outcome: Outcome, spec, seconds: float) -> dict:
+    """What the matrix keeps of one case (the arrays are dropped)."""
+    case, failure = outcome.case, outcome.failure
+    features = sorted(case.features | outcome.features)
+    out = {"label": case.label, "family": case.family, "features": features,
+           "size": int(sum(np.size(v) for v in case.args.values()
+                           if isinstance(v, np.ndarray))), "seconds": round(seconds, 4)}
+    if outcome.unsupported or (failure is not None and failure.kind == "raised"):
+        return {**out, "status": "refuses",
+                "message": outcome.unsupported or failure.message.removeprefix("raised ")}
+    if failure is None:
+        return {**out, "status": "agrees"}
+    found = diagnose(spec, outcome)
+    return {**out, "status": "differs", "kind": failure.kind, "tensor": failure.tensor,
+            "wrong": list(outcome.wrong),
+            "message": failure.message, "max_error": failure.max_error,
+            "allowed": failure.allowed,
+            "conventions": [d["mistake"] for d in found if d["complete"]]
+            or [d["mistake"] for d in found],
+            "explains": {t: [d["mistake"] for d in found if t in d["explains"]]
+                         for t in outcome.wrong},
+            "errors": {t: _max_error(outcome.outputs.get(t), outcome.truth.get(t))
+                       for t in outcome.wrong}}
+
+
+def _max_error(got, want) -> float | None:
+    """max |got - want| of one output, None where it cannot be taken (a wrong shape, a
+    missing output) or is not finite."""
+    try:
+        diff = np.abs(np.asarray(got, dtype=np.float64) - np.asarray(want, dtype=np.float64))
+    except (TypeError, ValueError):
+        return None
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(diff)) if diff.size else None
+    return top if top is not None and np.isfinite(top) else None
+
+
+def _run_function(module, name, indices, opts, conn, float32_only):
+    spec, fn = REGISTRY[name], getattr(module, name, None)
+    if fn is None:
+        for i in indices:
+            conn.send(("result", unit(name, i), {"status": "not defined"}))
+        return
+    state = State(spec, fn, accepts_of(fn), lambda label: conn.send(("beat", None, label)),
+                  float32_only=name in float32_only)
+    state.supported = supported_args(spec, state.accepts)
+    start = None
+    for n, i in enumerate(indices):
+        conn.send(("begin", unit(name, i)))
+        case = opts.cases[name][i]
+        case = as_float32(case) if state.float32_only else case
+        if start is not None and time.monotonic() - start > opts.deadline:
+            conn.send(("result", unit(name, i), {"status": "not run", "label": case.label,
+                       "features": sorted(case.features)}))
+            continue
+        conn.send(("beat", None, f"warm-up {case.label}" if start is None else case.label))
+        t0 = time.monotonic()
+        outcome = evaluate(replace_beat(state), case)
+        result = record_of(outcome, spec, time.monotonic() - t0)
+        if name in float32_only:
+            result["float32_only"] = True
+        start = start or time.monotonic()
+        conn.send(("result", unit(name, i), result))
+
+
+def replace_beat(state: State) -> State:
+    """evaluate() beats before its call; the worker has beaten already (with the warm-up
+    label the supervisor needs), so that second beat must not shorten the limit."""
+    return dataclasses.replace(state, beat=lambda label: None)
+
+
+def matrix_worker(impl: str, units: list, opts: MatrixOptions, conn, quiet: bool = True):
+    """The worker target of check.runner.run_check for the matrix."""
+    if quiet:
+        _silence()
+    conn.send(("beat", None, "import"))
+    try:
+        module = load_impl(impl)
+    except ImplError as exc:
+        conn.send(("import_error", str(exc)))
+        return
+    float32_only = frozenset(getattr(module, "FLOAT32_ONLY", ()))
+    by_function: dict = {}
+    for u in units:
+        name, index = u.rsplit("#", 1)
+        by_function.setdefault(name, []).append(int(index))
+    for name, indices in by_function.items():
+        _run_function(module, name, indices, opts, conn, float32_only)
+    conn.send(("end",))
+
+
+class _Collect:
+    """A stand-in for the worker's pipe that keeps the results."""
+
+    def __init__(self):
+        self.results: dict = {}
+
+    def send(self, msg) -> None:
+        if msg[0] == "result":
+            self.results[msg[1]] = msg[2]
+
+
+def run_in_process(module, cases: dict, deadline: float = 60.0) -> dict:
+    """{function: [case records]} of an imported module, in this process (no timeout:
+    for the tests of adapters whose calls are known to return)."""
+    conn = _Collect()
+    f32 = frozenset(getattr(module, "FLOAT32_ONLY", ()))
+    opts = MatrixOptions(cases, deadline=deadline)
+    for name in cases:
+        _run_function(module, name, list(range(len(cases[name]))), opts, conn, f32)
+    return {name: [{**conn.results[unit(name, i)], "index": i}
+                   for i in range(len(cases[name]))] for name in cases}

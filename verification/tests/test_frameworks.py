@@ -1,0 +1,126 @@
+"""Each built-in adapter (cnnref.verification.frameworks), where its framework is
+installed: its translation is right wherever the framework follows torch's semantics.
+
+Every function the adapter defines runs the matrix's cases (the worked examples, the
+corners and a few draws of every family) in this process, and every cell that differs
+must be one of the framework's documented or reported differences below, each found by
+`cnnref matrix` and reproduced by calling the framework directly (see reports/matrix.md).
+Any other difference is a translation bug of the adapter, or a new finding to add here
+with its evidence. Refusals are the framework's own errors and are not asserted.
+"""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from cnnref.verification.frameworks import FRAMEWORKS
+from cnnref.verification.matrix.cases import matrix_cases
+from cnnref.verification.matrix.cells import function_cells
+from cnnref.verification.matrix.worker import run_in_process
+from cnnref.verification.operators.registry import CHECKABLE, REGISTRY
+
+_ONNX_COMMON = {
+    # ONNX's attributes are float32 (onnx.proto: AttributeProto `optional float f`):
+    # epsilon, momentum (as 1 - momentum) and LeakyRelu's alpha
+    ("batch_norm", "float parameters"), ("leaky_relu", "float parameters"),
+    # BatchNormalization: "ReduceVar refers to the population variance" (the biased one,
+    # https://onnx.ai/onnx/operators/onnx__BatchNormalization.html)
+    ("batch_norm", "running_var compared"),
+    # MaxPool scans with `val > max` from the window's first tap: a NaN after it is skipped
+    ("max_pool2d", "NaN"),
+}
+_FLOAT32_MATHS = {(op, "float64") for op in (
+    "conv2d", "conv2d_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "cross_entropy",
+    "cross_entropy_backward", "avg_pool2d_backward")}
+
+# framework -> {(function, feature)} that may differ; each reproduced by calling the
+# framework directly (reports/matrix.md keeps the reproductions)
+KNOWN: dict[str, set] = {
+    "torch": set(),
+    "onnxruntime": set(_ONNX_COMMON),
+    "onnx-reference": _ONNX_COMMON | {
+        # log(softmax(x)): underflows to -inf (fixed upstream in onnx/onnx#8423)
+        ("log_softmax", "|x| >= 30"), ("cross_entropy", "|x| >= 30"),
+        # AveragePool with ceil_mode puts extra_pad // 2 of the ceil padding at the head
+        ("avg_pool2d", "stride=None (kernel)"), ("avg_pool2d", "ceil_mode"),
+        # MaxPool's stride-1 path reads pads as [top, bottom, left, right]
+        ("max_pool2d", "padding=asymmetric"), ("max_pool2d", "ceil_mode"),
+    },
+    "jax": {
+        # jax.nn.leaky_relu is jnp.where(x >= 0, x, negative_slope * x): slope 1 at 0
+        ("leaky_relu_backward", "x == 0"),
+        # reduce_window max's gradient (select_and_scatter with >=) passes over a NaN
+        ("max_pool2d_backward", "NaN"),
+    },
+    "tensorflow": {
+        # CPU MaxPool: a window of NaN or -inf gives the lowest finite value
+        # (tensorflow/tensorflow#2501), NaN dropped or kept by the vectorised path
+        # (tensorflow/tensorflow#125965)
+        ("max_pool2d", "+-inf"), ("max_pool2d", "NaN"), ("max_pool2d_backward", "NaN"),
+        # LeakyRelu's alpha is a float attribute
+        ("leaky_relu", "float parameters"), ("leaky_relu_backward", "float parameters"),
+    },
+    "tinygrad": {
+        # max lowered to (a < b) ? b : a (tinygrad issue #862); the reduce-max gradient
+        # splits among ties; leaky_relu is (x < 0).where(slope * x, x)
+        ("max_pool2d", "NaN"), ("max_pool2d_backward", "ties"),
+        ("leaky_relu_backward", "x == 0"),
+    },
+    "mlx": _FLOAT32_MATHS | {
+        # "Simply mx.maximum(negative_slope * x, x)" (mlx.nn.leaky_relu's docs)
+        ("leaky_relu", "negative_slope != 0.01"), ("leaky_relu_backward",
+                                                   "negative_slope != 0.01"),
+        ("leaky_relu_backward", "x == 0"),
+        ("max_pool2d_backward", "ties"),
+    },
+    "paddle": _FLOAT32_MATHS | {
+        # x - max clipped at -64 (PaddlePaddle/Paddle#4366, #21165)
+        ("softmax", "|x| >= 30"), ("log_softmax", "|x| >= 30"), ("cross_entropy", "|x| >= 30"),
+        ("softmax_backward", "|x| >= 30"), ("log_softmax_backward", "|x| >= 30"),
+        ("cross_entropy_backward", "|x| >= 30"),
+        # padding='SAME' computes its pads without the dilation
+        ("conv2d", "padding=same"), ("conv2d_backward", "padding=same"),
+        # max pooling starts at -FLT_MAX and has no ceil_mode drop rule
+        ("max_pool2d", "+-inf"), ("max_pool2d", "NaN"), ("max_pool2d", "ceil_mode drop rule"),
+        ("max_pool2d_backward", "NaN"), ("max_pool2d_backward", "ceil_mode drop rule"),
+        ("max_pool2d_backward", "+-inf"),
+        # divisor_override as a rescaled mean: mean * k*k / divisor
+        ("avg_pool2d", "divisor_override"), ("avg_pool2d_backward", "divisor_override"),
+        ("batch_norm", "float parameters"), ("batch_norm", "running_var compared"),
+        ("batch_norm_backward", "float parameters"),
+        ("batch_norm_backward", "weight or bias alone"),
+        ("leaky_relu_backward", "x == 0"),
+    },
+}
+
+INSTALLED = [name for name, fw in FRAMEWORKS.items() if fw.installed]
+
+
+def _differences(name: str, draws: int = 3) -> set:
+    module = importlib.import_module(FRAMEWORKS[name].module)
+    ops = [op for op in CHECKABLE if hasattr(module, op)]
+    cases = {op: matrix_cases(REGISTRY[op], 0, draws) for op in ops}
+    records = run_in_process(module, cases)
+    f32 = frozenset(getattr(module, "FLOAT32_ONLY", ()))
+    return {(op, feature) for op in ops
+            for feature, cell in function_cells(records[op], op in f32).items()
+            if cell["verdict"] == "differs"}
+
+
+@pytest.mark.parametrize("name", list(FRAMEWORKS))
+def test_adapter_differs_only_where_documented(name):
+    if name not in INSTALLED:
+        pytest.skip(f"{name} is not installed (pip install 'cnnref[{FRAMEWORKS[name].extra}]')")
+    unexpected = _differences(name) - KNOWN.get(name, set())
+    assert not unexpected, (f"{name}: cells differ beyond the documented differences "
+                            f"(a translation bug, or a finding to document): "
+                            f"{sorted(unexpected)}")
+
+
+def test_every_framework_has_a_descriptor_and_an_adapter_file():
+    import pathlib
+    folder = pathlib.Path(importlib.import_module("cnnref.verification.frameworks").__file__).parent
+    for fw in FRAMEWORKS.values():
+        assert (folder / (fw.module.rsplit(".", 1)[-1] + ".py")).is_file(), fw.module
