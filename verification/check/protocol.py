@@ -49,6 +49,9 @@ def load_impl(spec: str):
     """Import `spec`: a built-in framework's short name (`jax`, `onnxruntime`, ...: see
     cnnref.verification.frameworks), a .py file, a package directory, or a dotted module
     name."""
+    fw = frameworks.FRAMEWORKS.get(spec)
+    if fw is not None and not fw.installed:
+        raise ImplError(f"{spec} is not installed (pip install 'cnnref[{fw.extra}]')")
     spec = _builtin(spec)
     path = os.path.abspath(spec)
     try:

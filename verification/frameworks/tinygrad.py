@@ -43,13 +43,13 @@ DOCS = "https://docs.tinygrad.org/tensor/ops/"
 NOTES = {
     "conv2d": "Tensor.conv2d; padding='same' through nn.Conv2d(padding='same') (tinygrad's "
               "only named padding; in 0.14.0 it pairs dilation (h, w) with the reversed "
-              "kernel, wrong when dilation_h != dilation_w (fixed upstream, PR #17805), and "
+              "kernel, wrong when dilation_h != dilation_w (fixed upstream: github.com/tinygrad/tinygrad/pull/17805), and "
               "refuses stride=(1, 1) because it tests `stride != 1`); 'valid' and 'full' as "
               "explicit pads (tinygrad names neither); ((t, b), (l, r)) as tinygrad's "
               "(left, right, top, bottom) form.",
     "max_pool2d": "Tensor.max_pool2d pads with -inf. Known difference: its max is lowered to "
                   "(a < b) ? b : a, so a NaN wins only as the first tap of its window "
-                  "(tinygrad issue #862). Its backward is the reduce-max gradient, which "
+                  "(github.com/tinygrad/tinygrad/issues/862). Its backward is the reduce-max gradient, which "
                   "splits the gradient evenly among tied maxima (torch: all to the first).",
     "leaky_relu_backward": "Tensor.leaky_relu is (x < 0).where(slope*x, x): derivative 1 at "
                            "x = 0 (torch: negative_slope).",

@@ -1,9 +1,12 @@
 """From case records to cells: one verdict per (framework, function, feature).
 
 A case exercises several features at once (a NaN case has padding too), so a failing
-case is put down to its features that no agreeing case shares; when every feature it
-has also agrees elsewhere (a combination), to those with the lowest share of agreeing
-cases. A refusal is put down to its features that no case which ran shares; a refusal
+case is put down to its features that no agreeing case shares (of those, the ones most
+failing cases share); when every feature it has also agrees elsewhere (a combination),
+to those with the lowest share of agreeing cases. This is done output by output: a wrong
+output that a pervasive convention explains (float32 arithmetic, a float32 parameter)
+goes to that convention's own feature, a wrong running statistic to its "... compared"
+feature. A refusal is put down to its features that no case which ran shares; a refusal
 of features that each ran elsewhere is a refused combination. A cell is then:
 
   differs      some case of the feature fails and is put down to it; the convention is
@@ -87,7 +90,7 @@ def blame_outputs(record: dict, records: list) -> dict:
             continue
         out.setdefault(feature, (convention, []))[1].append(tensor)
     if rest:
-        for f in _blame_features(record, records):
+        for f in _blame_features(record, records, rest[0][1]):
             out.setdefault(f, (rest[0][1], []))[1].extend(t for t, _ in rest)
     return out
 
@@ -107,16 +110,31 @@ def blame(record: dict, records: list) -> list:
     return _blame_features(record, records)
 
 
-def _blame_features(record: dict, records: list) -> list:
+def _same_cause(record: dict, records: list, convention: str | None) -> list:
+    """The features every failing case explained by the same named convention shares
+    (the record's own features when the convention is unnamed): one named mistake is
+    one cause, so its cases are put down to what they have in common. Paddle's rescaled
+    divisor_override fails cases with padding pairs in one draw and stride pairs in
+    another; what they share is divisor_override."""
+    if convention is None:
+        return list(record["features"])
+    group = [r for r in records if r["status"] == "differs"
+             and convention in tensor_conventions(r).values()]
+    common = set.intersection(*(set(r["features"]) for r in group))
+    return [f for f in record["features"] if f in common] or list(record["features"])
+
+
+def _blame_features(record: dict, records: list, convention: str | None = None) -> list:
     good = "agrees" if record["status"] == "differs" else None
     ran = [r for r in records if r["status"] in ("agrees", "differs")]
     pool = [r for r in records if r["status"] == "agrees" or explained_by(r)] if good \
         else ran
     covered = {f for r in pool for f in r["features"]}
-    alone = [f for f in record["features"] if f not in covered]
+    candidates = _same_cause(record, records, convention) if good else record["features"]
+    alone = [f for f in candidates if f not in covered]
     if alone or not good:      # a refusal only in combination blames no single feature
         return _widest(alone, record, records)
-    shares = {f: _share(records, f, "agrees") for f in record["features"]}
+    shares = {f: _share(records, f, "agrees") for f in candidates}
     low = min(shares.values(), default=0.0)
     return [f for f, v in shares.items() if v == low]
 

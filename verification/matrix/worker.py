@@ -122,26 +122,3 @@ def matrix_worker(impl: str, units: list, opts: MatrixOptions, conn, quiet: bool
     for name, indices in by_function.items():
         _run_function(module, name, indices, opts, conn, float32_only)
     conn.send(("end",))
-
-
-class _Collect:
-    """A stand-in for the worker's pipe that keeps the results."""
-
-    def __init__(self):
-        self.results: dict = {}
-
-    def send(self, msg) -> None:
-        if msg[0] == "result":
-            self.results[msg[1]] = msg[2]
-
-
-def run_in_process(module, cases: dict, deadline: float = 60.0) -> dict:
-    """{function: [case records]} of an imported module, in this process (no timeout:
-    for the tests of adapters whose calls are known to return)."""
-    conn = _Collect()
-    f32 = frozenset(getattr(module, "FLOAT32_ONLY", ()))
-    opts = MatrixOptions(cases, deadline=deadline)
-    for name in cases:
-        _run_function(module, name, list(range(len(cases[name]))), opts, conn, f32)
-    return {name: [{**conn.results[unit(name, i)], "index": i}
-                   for i in range(len(cases[name]))] for name in cases}

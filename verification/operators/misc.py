@@ -67,7 +67,11 @@ def _features(args, kwargs) -> frozenset:
     f |= {"|x| >= 30"} if np.any(np.abs(x) >= 30) else set()
     if "dim" in args:
         f |= {"dim < 0"} if args["dim"] < 0 else {"dim >= 0"}
+        # softmax over one element is exactly 1 (log_softmax 0): a degenerate reduction
+        f |= {"dim of length 1"} if x.ndim and x.shape[args["dim"]] == 1 else set()
     f |= {"negative_slope != 0.01"} if kwargs.get("negative_slope", 0.01) != 0.01 else set()
+    # above 1, x if x > 0 else slope * x is no longer max(x, slope * x)
+    f |= {"negative_slope > 1"} if kwargs.get("negative_slope", 0.01) > 1 else set()
     f |= {"bias"} if args.get("bias") is not None else set()
     f |= {"batch>1"} if "weight" in args and x.shape[0] > 1 else set()
     return frozenset(f)
@@ -166,10 +170,10 @@ STRATEGIES = {"leaky_relu": lambda exact: elementwise_cases(exact, slope=True),
               "cross_entropy": cross_entropy_cases, "dense": dense_cases}
 POSITIONAL = {"softmax": ("x", "dim"), "log_softmax": ("x", "dim"),
               "cross_entropy": ("logits", "target"), "dense": ("x", "weight", "bias")}
-ALL = {"softmax": ("dim < 0", "dim >= 0", "rank 1", "rank 2", "rank 3", "rank 4",
-                   "|x| >= 30"),
+ALL = {"softmax": ("dim < 0", "dim >= 0", "dim of length 1", "rank 1", "rank 2", "rank 3",
+                   "rank 4", "|x| >= 30"),
        "cross_entropy": ("|x| >= 30",), "dense": ("bias", "batch>1"),
-       "leaky_relu": ("negative_slope != 0.01", "x == 0")}
+       "leaky_relu": ("negative_slope != 0.01", "negative_slope > 1", "x == 0")}
 ALL["log_softmax"] = ALL["softmax"]
 
 

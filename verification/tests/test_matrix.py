@@ -166,3 +166,30 @@ def test_cli_refuses_unknown_functions(capsys):
 def test_torch_agrees_except_its_refusals():
     data = run_matrix(targets_of(["torch"]), Settings())
     assert not [c for c in data["cells"] if c["verdict"] == "differs"]
+
+
+def test_a_framework_not_installed_is_reported_not_an_error(monkeypatch):
+    import cnnref.verification.frameworks as fws
+    from cnnref.verification.matrix import run as run_module
+    ghost = fws.Framework("ghost", "cnnref_no_such_adapter", "cnnref_no_such_package",
+                          "cnnref-no-such-dist", "ghost")
+    monkeypatch.setitem(fws.FRAMEWORKS, "ghost", ghost)
+    monkeypatch.setitem(run_module.FRAMEWORKS, "ghost", ghost)
+    data = run_matrix(targets_of(["ghost"]), Settings(("relu",), draws=1))
+    assert data["frameworks"]["ghost"] == {"version": None, "installed": False,
+                                           "forward_only": False}
+    assert data["cells"] == []
+    # and the checker's loader (`cnnref check ghost`) says how to install it
+    from cnnref.verification.check.protocol import ImplError, load_impl
+    with pytest.raises(ImplError, match=r"pip install 'cnnref\[ghost\]'"):
+        load_impl("ghost")
+
+
+@pytest.mark.skipif(not FRAMEWORKS["onnxruntime"].installed,
+                    reason="onnxruntime is not installed (pip install 'cnnref[onnx]')")
+def test_a_built_in_adapter_is_a_check_target(capsys):
+    """`cnnref check onnxruntime`: the adapter by its short name, through the checker."""
+    assert cli.main(["check", "onnxruntime", "--ops", "relu", "sigmoid",
+                     "--max-examples", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "relu" in out and "PASS" in out and "2 passed" in out
