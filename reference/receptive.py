@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import pair
+from .memory import check_bytes
 from .shapes import conv_output_shape, normalize_padding
 from .windows import sliding_windows
 
@@ -75,6 +76,8 @@ def coverage_map(input_hw, kernel_size, stride=1, padding=0, dilation=1) -> np.n
     (t, b), (l, r) = pads = normalize_padding(padding, kernel, dil, st, func)
     out = conv_output_shape(hw, kernel, st, pads, dil, func)
     hp, wp = hw[0] + t + b, hw[1] + l + r
+    check_bytes(func, 3 * hp * wp * 8, "pixel indices, counts and result (int64)",
+                input_hw=hw)
     index = np.arange(hp * wp).reshape(hp, wp)
     windows = sliding_windows(index, kernel, st, dil, out)
     counts = np.bincount(windows.ravel(), minlength=hp * wp).reshape(hp, wp)
