@@ -46,18 +46,23 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                          f"got {algorithm!r}")
     algorithm = "im2col" if algorithm == "auto" else algorithm
     check_conv_memory("conv2d", geo, x.itemsize, algorithm, cap, x=x.shape, weight=weight.shape)
-    if geo.n == 0:
-        out = np.zeros((0, geo.k) + geo.out, dtype=x.dtype)
-    elif algorithm == "im2col":
-        out = _conv2d_im2col(x, weight, geo, cap)
-    elif algorithm == "naive":
-        out = conv2d_naive_loops(x, weight, geo)
-    else:
-        out = conv2d_fft(x, weight, geo)
-        if not np.isfinite(out).all():   # a NaN or inf in x or w smears over every output
-            out = _conv2d_im2col(x, weight, geo, cap)
+    out = _dispatch(x, weight, geo, algorithm, cap)
     if bias is not None:
         out += bias.reshape(1, -1, 1, 1)
+    return out
+
+
+def _dispatch(x, weight, geo: ConvGeometry, algorithm: str, cap: int) -> np.ndarray:
+    if geo.n == 0:
+        return np.zeros((0, geo.k) + geo.out, dtype=x.dtype)
+    if algorithm == "im2col":
+        return _conv2d_im2col(x, weight, geo, cap)
+    if algorithm == "naive":
+        return conv2d_naive_loops(x, weight, geo)
+    with np.errstate(over="ignore", invalid="ignore"):   # checked on the next line
+        out = conv2d_fft(x, weight, geo)
+    if not np.isfinite(out).all():   # a NaN or inf in x or w smears over every output
+        out = _conv2d_im2col(x, weight, geo, cap)
     return out
 
 

@@ -200,23 +200,52 @@ def _split_top(text: str) -> list[str]:
     return [p.strip() for p in parts + [text[start:]]]
 
 
-def _items(text: str) -> list:
+# Limits on what one line may expand to: a network of a million layers or brackets nested
+# a thousand deep is a typo or an attack, and must not end in RecursionError or MemoryError.
+MAX_LAYERS = 10_000
+MAX_DEPTH = 20
+
+
+def _items(text: str, depth: int = 0) -> list:
+    if depth > MAX_DEPTH:
+        _fail(text, f"brackets nested more than {MAX_DEPTH} deep")
     layers = []
     for part in _split_top(text):
         m = re.fullmatch(r"\[(.*)\]\s*\*\s*(\d+)", part, re.S)
         if m:
-            layers += _items(m.group(1)) * int(m.group(2))
+            inner, count = _items(m.group(1), depth + 1), int(m.group(2))
+            if count < 1 or len(layers) + len(inner) * count > MAX_LAYERS:
+                _fail(part, f"a repeat count must be >= 1 and the network at most "
+                            f"{MAX_LAYERS} layers, got {len(inner)} layers * {m.group(2)}")
+            layers += inner * count
         else:
             layers.append(_layer(part))
+        if len(layers) > MAX_LAYERS:
+            _fail(part, f"the network is limited to {MAX_LAYERS} layers")
     return layers
 
 
 def parse_network(text: str, name: str = "") -> Network:
-    """Read a one-line network; see the module docstring for the grammar.
+    """Read a one-line network; see the module docstring for the grammar. Every layer must
+    fit the shape it receives (checked layer by layer: a 9x9 kernel on an 8x8 input is a
+    ValueError naming that layer).
 
     Example: parse_network("INPUT 1x8x8 -> [CONV 4@3x3+1 -> RELU]*2 -> POOL 2 -> FC 10")
     has 6 layers: CONV, RELU, CONV, RELU, POOL, FC.
     """
+    for arg, v in (("text", text), ("name", name)):
+        if not isinstance(v, str):
+            raise TypeError(f"parse_network: {arg} must be a str, got {type(v).__name__}")
+    net = _parse(text, name)
+    from .networks import network_counts      # networks builds on this module
+    try:
+        network_counts(net)
+    except ValueError as exc:
+        raise ValueError(f"parse_network: {text!r}: {exc}") from None
+    return net
+
+
+def _parse(text: str, name: str) -> Network:
     first, *rest = _split_top(text.strip())
     m = re.fullmatch(r"(?i)INPUT\s+(\d+)x(\d+)(?:x(\d+))?", first)
     if not m:

@@ -38,6 +38,9 @@ BUILTIN: dict[str, str] = {
 
 def get_network(name_or_spec: str) -> Network:
     """A built-in network by name, or a one-line spec parsed."""
+    if not isinstance(name_or_spec, str):
+        raise TypeError(f"get_network: name_or_spec must be a str, got "
+                        f"{type(name_or_spec).__name__}")
     if name_or_spec in BUILTIN:
         return parse_network(BUILTIN[name_or_spec], name_or_spec)
     if not name_or_spec.strip().upper().startswith("INPUT"):
