@@ -129,7 +129,11 @@ def one_hot(target, classes: int, dtype=np.float64) -> np.ndarray:
     if t.size and (t.min() < 0 or t.max() >= classes):
         raise ValueError(f"one_hot: target values must lie in [0, {classes}), got "
                          f"[{t.min()}, {t.max()}] (shape {t.shape})")
-    if np.dtype(dtype).kind != "f":
+    try:
+        floating = np.dtype(dtype).kind == "f"
+    except TypeError:
+        floating = False
+    if not floating:
         raise TypeError(f"one_hot: dtype must be a floating dtype, got {dtype!r}")
     check_elementwise("one_hot", np.dtype(dtype).itemsize, 1, out=(t.size, classes))
     out = np.zeros((t.size, classes), dtype=dtype)
@@ -144,7 +148,11 @@ def output_error_quadratic(a, y, z, activation_derivative):
     if not callable(activation_derivative):
         raise TypeError(f"output_error_quadratic: activation_derivative must be a function "
                         f"of z, got {activation_derivative!r}")
-    return (a - y) * activation_derivative(float_array(z, "z", "output_error_quadratic"))
+    z = float_array(z, "z", "output_error_quadratic")
+    if z.shape != a.shape:
+        raise ValueError(f"output_error_quadratic: z.shape={z.shape} must equal "
+                         f"a.shape={a.shape}")
+    return (a - y) * activation_derivative(z)
 
 
 def output_error_cross_entropy(a, y):

@@ -209,8 +209,15 @@ def global_avg_pool2d(x):
     return avg_pool2d(x, x.shape[2:])
 
 
+def _global_grad(grad_out, x, func):
+    x = float_array(x, "x", func, 4, "(N, C, H, W)")
+    grad_out = check_grad_out(grad_out, x.shape[:2] + (1, 1), func, ndim=4,
+                              layout="(N, C, 1, 1)", dtype=x.dtype, context=f"x.shape={x.shape}")
+    return grad_out, x
+
+
 def global_avg_pool2d_backward(grad_out, x):
-    x = float_array(x, "x", "global_avg_pool2d_backward", 4, "(N, C, H, W)")
+    grad_out, x = _global_grad(grad_out, x, "global_avg_pool2d_backward")
     return avg_pool2d_backward(grad_out, x, x.shape[2:])
 
 
@@ -221,5 +228,5 @@ def global_max_pool2d(x):
 
 
 def global_max_pool2d_backward(grad_out, x):
-    x = float_array(x, "x", "global_max_pool2d_backward", 4, "(N, C, H, W)")
+    grad_out, x = _global_grad(grad_out, x, "global_max_pool2d_backward")
     return max_pool2d_backward(grad_out, x, x.shape[2:])

@@ -51,6 +51,9 @@ def receptive_field_step(rf: ReceptiveField, kernel_size, stride=1, padding=0,
     kernel (H, W) without padding. `padding` is an int or a pair (h, w).
     """
     func = "receptive_field_step"
+    if not isinstance(rf, ReceptiveField):
+        raise TypeError(f"{func}: rf must be a ReceptiveField (INPUT_FIELD to start), got "
+                        f"{rf!r}")
     k, s = pair(kernel_size, "kernel_size", func, 1), pair(stride, "stride", func, 1)
     p, d = pair(padding, "padding", func, 0), pair(dilation, "dilation", func, 1)
     size = tuple(r + (kk - 1) * dd * j for r, kk, dd, j in zip(rf.size, k, d, rf.jump))
@@ -69,7 +72,7 @@ def coverage_map(input_hw, kernel_size, stride=1, padding=0, dilation=1) -> np.n
     (the corner pixel is used once, the central ones 9 times).
     """
     func = "coverage_map"
-    hw = pair(tuple(input_hw) if not isinstance(input_hw, int) else input_hw,
+    hw = pair(tuple(input_hw) if isinstance(input_hw, list) else input_hw,
               "input_hw", func, 1)
     kernel = pair(kernel_size, "kernel_size", func, 1)
     st, dil = pair(stride, "stride", func, 1), pair(dilation, "dilation", func, 1)
