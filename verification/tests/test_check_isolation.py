@@ -98,3 +98,10 @@ def test_death_descriptions():
     assert death(-11) == "killed by signal SIGSEGV (11)"
     assert death(-9).startswith("killed by signal SIGKILL (9)")
     assert death(3) == "exit status 3"
+
+
+def test_a_bug_at_batch_3_and_stride_3_is_caught_by_the_corners():
+    results = _results("bug_batch3_stride3", ["conv2d"])
+    failure = results["conv2d"]["failure"]
+    assert failure["kind"] in ("value", "tolerance"), failure
+    assert results["conv2d"]["failure"]["family"] == "corners"
