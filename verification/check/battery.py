@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
 
-from cnnref.verification.check.isolation import describe_exception, mutated_arguments, pristine
+from cnnref.verification.check.isolation import (describe_exception, mutated_arguments,
+                                                 pristine, user_state)
 from cnnref.verification.check.protocol import Accepts, Outcome
 from cnnref.verification.core.cases import FAMILIES, Case, as_float32
 from cnnref.verification.core.compare import Failure, WrongType, as_array, compare
@@ -79,7 +80,8 @@ def _user_call(state: State, case: Case):
     kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported and (
         k in state.accepts.required or not _is_default(v, state.spec.defaults.get(k)))}
     passed = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()}
-    return state.fn(*passed.values(), **kwargs), passed
+    with user_state():
+        return state.fn(*passed.values(), **kwargs), passed
 
 
 def _outputs(spec: Op, result, passed: dict, case: Case) -> dict:

@@ -42,6 +42,23 @@ def snapshot() -> None:
         _SNAPSHOT[module.__name__] = (module, dict(vars(module)))
 
 
+_USER_ERRSTATE: dict = {}
+
+
+def after_import() -> None:
+    """Keep the error modes the user's module set at import for its own calls (user_state)
+    and give the checker back the ones snapshot() recorded."""
+    _USER_ERRSTATE.clear()
+    _USER_ERRSTATE.update(np.geterr())
+    if _ERRSTATE:
+        np.seterr(**_ERRSTATE)
+
+
+def user_state():
+    """The error modes the user's module chose at import, for the duration of its call."""
+    return np.errstate(**(_USER_ERRSTATE or np.geterr()))
+
+
 def _patched() -> list:
     """(module, name, original) of every watched attribute the user changed or deleted."""
     out = []

@@ -16,8 +16,8 @@ import traceback
 
 from cnnref.verification.check.battery import Options, missing_features, run_battery
 from cnnref.verification.check.diagnose import diagnose, repro_snippet
-from cnnref.verification.check.isolation import (death, default_max_memory, limit_memory,
-                                                 snapshot)
+from cnnref.verification.check.isolation import (after_import, death, default_max_memory,
+                                                 limit_memory, snapshot)
 from cnnref.verification.check.protocol import ImplError, accepts_of, load_impl
 from cnnref.verification.core.compare import Failure
 from cnnref.verification.operators.registry import REGISTRY
@@ -93,6 +93,7 @@ def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
     except ImplError as exc:
         conn.send(("import_error", str(exc)))
         return
+    after_import()
     start = time.monotonic()
     deadline = start + opts.budget
     defined = [n for n in names if getattr(module, n, None) is not None]
