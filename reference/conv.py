@@ -74,12 +74,13 @@ def _conv2d_im2col(x, weight, geo: ConvGeometry, cap: int) -> np.ndarray:
         np.matmul(w_mat, x.reshape(geo.n, g, geo.c_per_group, -1),
                   out=out.reshape(geo.n, g, kg, -1))
         return out
-    buf = None
+    store = None                        # the first (largest) tile's column buffer
     for tile in tiles(geo, x.itemsize, cap):
         block, sub = tile_input(x, geo, tile)
         shape = (sub.n, g, geo.c_per_group * geo.kernel[0] * geo.kernel[1],
                  sub.out[0] * sub.out[1])
-        buf = im2col(block, sub, out=reuse(buf, shape, x.dtype))
+        buf = im2col(block, sub, out=reuse(store, shape, x.dtype))
+        store = buf if store is None else store
         (n0, n1), (i0, i1), (j0, j1) = tile
         if sub.out == geo.out:          # whole samples: straight into the result
             np.matmul(w_mat, buf, out=out[n0:n1].reshape(sub.n, g, kg, -1))

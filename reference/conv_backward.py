@@ -166,18 +166,19 @@ def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, cap: int, as_conv: 
     conv_pads = _transposed_conv_pads(geo) if as_conv else None
     gx = np.empty_like(x) if conv_pads is None else None
     gw = np.zeros(w_mat.shape, dtype=x.dtype)
-    cols, gxp = None, None
+    store, gxp = None, None             # the first (largest) tile's column buffer
     for tile in tiles(geo, x.itemsize, cap):
         (n0, n1), (i0, i1), (j0, j1) = tile
         block, sub = tile_input(x, geo, tile)
         shape = (sub.n, g, w_mat.shape[2], sub.out[0] * sub.out[1])
-        cols = im2col(block, sub, out=reuse(cols, shape, x.dtype))
+        cols = im2col(block, sub, out=reuse(store, shape, x.dtype))
+        store = cols if store is None else store
         gtile = np.ascontiguousarray(grad_out[n0:n1, :, i0:i1, j0:j1]).reshape(
             sub.n, g, kg, -1)
         gw += np.matmul(gtile, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         if conv_pads is None:
             if (i0, j0) == (0, 0):          # a new sample chunk: its padded gradient
-                gxp = _padded_zeros(x, geo, n1 - n0)
+                gxp = _padded_zeros(x, geo, n1 - n0, gxp)
             np.matmul(w_mat.transpose(0, 2, 1), gtile, out=cols)        # reuse the buffer
             (r0, c0), (hb, wb) = tile_origin(geo, tile), block.shape[2:]
             gxp[:, :, r0:r0 + hb, c0:c0 + wb] += col2im(cols, sub, (hb, wb))
@@ -188,6 +189,12 @@ def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, cap: int, as_conv: 
     return gx, gw.reshape(weight.shape)
 
 
-def _padded_zeros(x, geo: ConvGeometry, n: int) -> np.ndarray:
+def _padded_zeros(x, geo: ConvGeometry, n: int, old: np.ndarray | None) -> np.ndarray:
+    """Zeros (n, C, Hp, Wp): the previous chunk's buffer cleared when it fits."""
     (pt, pb), (pl, pr) = geo.pads
-    return np.zeros((n, geo.c, geo.hw[0] + pt + pb, geo.hw[1] + pl + pr), dtype=x.dtype)
+    shape = (n, geo.c, geo.hw[0] + pt + pb, geo.hw[1] + pl + pr)
+    if old is not None and old.shape[1:] == shape[1:] and old.shape[0] >= n:
+        old = old[:n]
+        old.fill(0)
+        return old
+    return np.zeros(shape, dtype=x.dtype)

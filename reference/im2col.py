@@ -123,9 +123,13 @@ def _block_overlap(geo: ConvGeometry, tile):
 
 
 def reuse(buf: np.ndarray | None, shape, dtype) -> np.ndarray | None:
-    """`buf` when it has this shape (tiles of one size share one buffer), else None."""
-    return buf if buf is not None and buf.shape == tuple(shape) and buf.dtype == dtype \
-        else None
+    """A `shape` view of the front of the contiguous buffer `buf` when it is large enough
+    (the first tile is the largest, so every tile reuses its buffer and no second one is
+    ever allocated beside it), else None."""
+    size = int(np.prod(shape))
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        return None
+    return buf.reshape(-1)[:size].reshape(shape)
 
 
 def is_pointwise(geo: ConvGeometry) -> bool:

@@ -77,6 +77,10 @@ def check_elementwise(func: str, itemsize: int, copies: int, **shapes) -> None:
 
 # --- the estimates, one per buffered algorithm -------------------------------------------
 
+# NumPy's own iteration buffers and small temporaries (a strided copy buffers 8192
+# elements at a time): measured at about 150 KiB beside im2col's tiles.
+SLACK = 2**18
+
 def _padded(geo) -> tuple[int, int]:
     return tuple(i + a + b for i, (a, b) in zip(geo.hw, geo.pads))
 
@@ -103,7 +107,7 @@ def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
     block = (n, geo.c, min(hp, (rows - 1) * sh + dh * (kh - 1) + 1),
              min(wp, (cols - 1) * sw + dw * (kw - 1) + 1))
     columns = (n, geo.c * kh * kw, rows * cols)
-    return result + elements(block, columns, (n, geo.k, rows * cols)) * itemsize
+    return result + elements(block, columns, (n, geo.k, rows * cols)) * itemsize + SLACK
 
 
 def check_conv_memory(func: str, geo, itemsize: int, algorithm: str, cap: int,

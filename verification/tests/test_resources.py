@@ -84,6 +84,9 @@ def test_a_large_single_sample_stays_under_the_cap():
     out, peak = _peak(lambda: ref.conv2d(x, w, workspace_bytes=MiB))
     assert out.shape == (1, 2, 122, 122)
     assert peak < out.nbytes + 3 * MiB < columns / 20, f"forward peak {peak} bytes"
+    geo = conv_geometry(x, w, None, 1, 0, 1, 1)[3]
+    estimate = memory.conv_peak_bytes(geo, 8, "im2col", MiB)
+    assert peak <= estimate, f"forward peak {peak} above its estimate {estimate}"
     g = np.ones_like(out)
     grads, peak = _peak(lambda: ref.conv2d_backward(g, x, w, method="col2im",
                                                     workspace_bytes=MiB))
