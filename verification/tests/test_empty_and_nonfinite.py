@@ -152,8 +152,9 @@ def test_fft_never_smears_non_finite_values(bad, where):
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 @pytest.mark.parametrize("stride", [1, 2])
 def test_a_non_finite_weight_stays_where_it_touches(method, bad, stride):
-    """The issue's repro and a strided case: grad_x is non-finite exactly where torch's is
-    (the zero padding of grad_out must not multiply the bad tap)."""
+    """A 4x4 ramp with one NaN or inf weight tap, at stride 1 and 2: grad_x is non-finite
+    exactly where torch's is (the zero padding of grad_out must not multiply the bad
+    tap; before, every entry was NaN)."""
     x = np.arange(16.).reshape(1, 1, 4, 4)
     w = np.ones((1, 1, 3, 3))
     w[0, 0, 0, 0] = bad
