@@ -78,8 +78,8 @@ def check_elementwise(func: str, itemsize: int, copies: int, **shapes) -> None:
 # --- the estimates, one per buffered algorithm -------------------------------------------
 
 # NumPy's own iteration buffers and small temporaries (a strided copy buffers 8192
-# elements at a time): measured at about 150 KiB beside im2col's tiles.
-SLACK = 2**18
+# elements at a time) and Python objects: measured at 0.15 to 1.6 MiB beside the tiles.
+SLACK = 2 * 2**20
 
 def _padded(geo) -> tuple[int, int]:
     return tuple(i + a + b for i, (a, b) in zip(geo.hw, geo.pads))
@@ -87,8 +87,8 @@ def _padded(geo) -> tuple[int, int]:
 
 def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
     """Estimated peak bytes of conv2d (im2col.py, conv_naive.py, conv_fft.py): the result,
-    plus im2col's column buffer, padded block and result tile for one tile (every tile is
-    at most the first); the naive loops' Python lists (32 bytes a number); the FFT's
+    plus im2col's column buffer, two padded blocks and a result tile for one tile (every
+    tile is at most the first); the naive loops' Python lists (32 bytes a number); the FFT's
     padded input, its transforms (complex: twice the itemsize), product and inverse."""
     from .im2col import tile_shape             # a function of the geometry alone
     (hp, wp), (ho, wo), (kh, kw) = _padded(geo), geo.out, geo.kernel
@@ -107,7 +107,9 @@ def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
     block = (n, geo.c, min(hp, (rows - 1) * sh + dh * (kh - 1) + 1),
              min(wp, (cols - 1) * sw + dw * (kw - 1) + 1))
     columns = (n, geo.c * kh * kw, rows * cols)
-    return result + elements(block, columns, (n, geo.k, rows * cols)) * itemsize + SLACK
+    # two blocks: the next tile's is allocated while the last one is still referenced
+    return result + elements(block, block, columns, (n, geo.k, rows * cols)) * itemsize \
+        + SLACK
 
 
 def check_conv_memory(func: str, geo, itemsize: int, algorithm: str, cap: int,
