@@ -111,3 +111,35 @@ def check_window_fits(func: str, input_size, kernel, pads, dilation, axes="HW",
                 + (f", {context}" if context else "") + ")")
         spans.append(span)
     return tuple(spans)
+
+
+def boolean(value, name: str, func: str) -> bool:
+    """A bool (or NumPy bool), as torch insists: 'no', 0 or None are not booleans."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{func}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def real(value, name: str, func: str, minimum: float | None = None) -> float:
+    """A real number (int, float or a NumPy scalar; not a bool, a string or None), finite,
+    and >= `minimum` when given."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{func}: {name} must be a number, got {value!r}")
+    if not np.isfinite(float(value)):
+        raise ValueError(f"{func}: {name} must be finite, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{func}: {name} must be non-negative, got {value!r}" if minimum == 0
+                         else f"{func}: {name} must be >= {minimum}, got {value!r}")
+    return float(value)
+
+
+def dim_index(x: np.ndarray, dim, func: str) -> int:
+    """`dim` as an int in [0, x.ndim): an int (not a bool) in [-x.ndim, x.ndim)."""
+    if not _is_int(dim):
+        raise TypeError(f"{func}: dim must be an int, got {dim!r}")
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        raise ValueError(f"{func}: dim={dim} is out of range for x.shape={x.shape} "
+                         f"(expected -{max(x.ndim, 1)} <= dim < {max(x.ndim, 1)})")
+    return int(dim) % max(x.ndim, 1)

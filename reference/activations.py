@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_grad_out, float_array
+from ._validate import check_grad_out, dim_index, float_array, real
+from .memory import check_elementwise
 
 
 def _arr(x, func):
-    return float_array(x, "x", func)
+    x = float_array(x, "x", func)
+    check_elementwise(func, x.itemsize, 4, x=x.shape)   # the result and three temporaries
+    return x
 
 
 def _grad(grad_out, x, func):
-    """grad_out of an elementwise op: the shape of x (the forward output's shape)."""
-    return check_grad_out(grad_out, x.shape, func,
+    """grad_out of an elementwise op: the shape and dtype of x (the forward output's)."""
+    return check_grad_out(grad_out, x.shape, func, dtype=x.dtype,
                           context="elementwise: grad_out.shape must equal x.shape")
 
 
@@ -38,13 +41,15 @@ def relu_backward(grad_out, x):
 def leaky_relu(x, negative_slope=0.01):
     """x if x > 0 else negative_slope * x. Example: leaky_relu([-2, 3], 0.1) == [-0.2, 3]."""
     x = _arr(x, "leaky_relu")
-    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+    slope = real(negative_slope, "negative_slope", "leaky_relu")
+    return np.where(x > 0, x, x * x.dtype.type(slope))
 
 
 def leaky_relu_backward(grad_out, x, negative_slope=0.01):
     x = _arr(x, "leaky_relu_backward")
+    slope = real(negative_slope, "negative_slope", "leaky_relu_backward")
     g = _grad(grad_out, x, "leaky_relu_backward")
-    return np.where(x > 0, g, g * x.dtype.type(negative_slope))
+    return np.where(x > 0, g, g * x.dtype.type(slope))
 
 
 def sigmoid(x):
@@ -57,8 +62,10 @@ def sigmoid(x):
 
 def sigmoid_backward(grad_out, x):
     """grad_out * f (1 - f), f = sigmoid(x)."""
+    x = _arr(x, "sigmoid_backward")
+    g = _grad(grad_out, x, "sigmoid_backward")
     f = sigmoid(x)
-    return _grad(grad_out, f, "sigmoid_backward") * f * (1 - f)
+    return g * f * (1 - f)
 
 
 def tanh(x):
@@ -68,29 +75,32 @@ def tanh(x):
 
 def tanh_backward(grad_out, x):
     """grad_out * (1 - f^2), f = tanh(x)."""
-    f = tanh(x)
-    return _grad(grad_out, f, "tanh_backward") * (1 - f * f)
-
-
-def _dim(x, dim, func) -> int:
-    if not -x.ndim <= dim < x.ndim:
-        raise ValueError(f"{func}: dim={dim} is out of range for x.shape={x.shape}")
-    return dim % x.ndim
+    x = _arr(x, "tanh_backward")
+    g = _grad(grad_out, x, "tanh_backward")
+    f = np.tanh(x)
+    return g * (1 - f * f)
 
 
 def softmax(x, dim):
-    """e^(x_i - max) / sum_j e^(x_j - max) along `dim`.
-    Example: softmax([0, ln 3], 0) == [0.25, 0.75]."""
+    """e^(x_i - max) / sum_j e^(x_j - max) along `dim` (an int in [-x.ndim, x.ndim)).
+    Example: softmax([0, ln 3], 0) == [0.25, 0.75]. An empty x gives an empty result."""
     x = _arr(x, "softmax")
-    dim = _dim(x, dim, "softmax")
+    return _softmax(x, dim_index(x, dim, "softmax"))
+
+
+def _softmax(x, dim):
+    if x.size == 0:
+        return x.copy()
     e = np.exp(x - np.max(x, axis=dim, keepdims=True))
     return e / e.sum(axis=dim, keepdims=True)
 
 
 def softmax_backward(grad_out, x, dim):
     """J^T g = s * (g - sum(g * s)) along `dim`, s = softmax(x)."""
-    s = softmax(x, dim)
-    g = _grad(grad_out, s, "softmax_backward")
+    x = _arr(x, "softmax_backward")
+    dim = dim_index(x, dim, "softmax_backward")
+    g = _grad(grad_out, x, "softmax_backward")
+    s = _softmax(x, dim)
     return s * (g - (g * s).sum(axis=dim, keepdims=True))
 
 
@@ -98,13 +108,16 @@ def log_softmax(x, dim):
     """x - logsumexp(x) along `dim`, with the maximum subtracted first.
     Example: log_softmax([1000, 1000], 0) == [-ln 2, -ln 2]."""
     x = _arr(x, "log_softmax")
-    dim = _dim(x, dim, "log_softmax")
+    dim = dim_index(x, dim, "log_softmax")
+    if x.size == 0:
+        return x.copy()
     shifted = x - np.max(x, axis=dim, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
 def log_softmax_backward(grad_out, x, dim):
     """g - softmax(x) * sum(g) along `dim`."""
-    s = softmax(x, dim)
-    g = _grad(grad_out, s, "log_softmax_backward")
-    return g - s * g.sum(axis=dim, keepdims=True)
+    x = _arr(x, "log_softmax_backward")
+    dim = dim_index(x, dim, "log_softmax_backward")
+    g = _grad(grad_out, x, "log_softmax_backward")
+    return g - _softmax(x, dim) * g.sum(axis=dim, keepdims=True)

@@ -17,11 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_grad_out, float_array, same_dtype
+from ._validate import boolean, check_grad_out, float_array, real, same_dtype
+from .memory import check_elementwise
 
 
-def _setup(x, running_mean, running_var, weight, bias, training, func):
+def _setup(x, running_mean, running_var, weight, bias, training, func, momentum=0.1,
+           eps=0.0):
+    """Check every argument (eps >= 0 and training a bool, as torch); return x, the
+    per-channel arrays by name and the reduction axes. N = 0 or C = 0 is an empty batch
+    (the callers return empty results, as torch)."""
     x = float_array(x, "x", func, (2, 3, 4), "(N, C) or (N, C, H, W)")
+    training = boolean(training, "training", func)
+    real(momentum, "momentum", func)
+    real(eps, "eps", func, minimum=0)
+    check_elementwise(func, x.itemsize, 5, x=x.shape)
     c = x.shape[1]
     arrays = {}
     for name, v in (("running_mean", running_mean), ("running_var", running_var),
@@ -37,7 +46,7 @@ def _setup(x, running_mean, running_var, weight, bias, training, func):
         raise ValueError(f"{func}: evaluation mode (training=False) needs running_mean and "
                          f"running_var")
     axes = (0,) + tuple(range(2, x.ndim))
-    if training and x.size // c <= 1:
+    if training and x.size and x.size // c <= 1:
         raise ValueError(f"{func}: training needs more than 1 value per channel, got "
                          f"x.shape={x.shape} (as PyTorch)")
     return x, arrays, axes
@@ -59,7 +68,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     """Normalise x per channel; returns y with x's shape (see the module docstring).
     `momentum` only affects the running statistics: see batch_norm_running_stats."""
     x, arrays, axes = _setup(x, running_mean, running_var, weight, bias, training,
-                             "batch_norm")
+                             "batch_norm", momentum, eps)
+    if x.size == 0:
+        return x.copy()
     mean, var, shape = _stats(x, arrays, axes, training)
     y = (x - mean) / np.sqrt(var + x.dtype.type(eps))
     if arrays["weight"] is not None:
@@ -73,7 +84,11 @@ def batch_norm_running_stats(x, running_mean, running_var, momentum=0.1):
     """The running statistics after one training-mode batch_norm call, as new arrays:
     (new_running_mean, new_running_var), the variance term unbiased (M / (M - 1))."""
     func = "batch_norm_running_stats"
-    x, arrays, axes = _setup(x, running_mean, running_var, None, None, True, func)
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{func}: running_mean and running_var are required")
+    x, arrays, axes = _setup(x, running_mean, running_var, None, None, True, func, momentum)
+    if x.size == 0:     # an empty batch leaves the statistics as they were, as torch
+        return arrays["running_mean"].copy(), arrays["running_var"].copy()
     mean, var, _ = _stats(x, arrays, axes, True)
     m = x.size // x.shape[1]
     new_mean = (1 - momentum) * arrays["running_mean"] + momentum * mean.ravel()
@@ -90,8 +105,14 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     Both: grad_weight = sum g * xh, grad_bias = sum g (sums over all axes but 1).
     `momentum` is accepted so that the arguments mirror batch_norm's; it has no effect."""
     func = "batch_norm_backward"
-    x, arrays, axes = _setup(x, running_mean, running_var, weight, bias, training, func)
-    g = check_grad_out(grad_out, x.shape, func, context=f"batch norm keeps x.shape={x.shape}")
+    x, arrays, axes = _setup(x, running_mean, running_var, weight, bias, training, func,
+                             momentum, eps)
+    g = check_grad_out(grad_out, x.shape, func, dtype=x.dtype,
+                       context=f"batch norm keeps x.shape={x.shape}")
+    if x.size == 0:
+        zeros = np.zeros(x.shape[1], dtype=x.dtype)
+        return (x.copy(), None if weight is None else zeros,
+                None if bias is None else zeros.copy())
     mean, var, shape = _stats(x, arrays, axes, training)
     s = np.sqrt(var + x.dtype.type(eps))
     xh = (x - mean) / s

@@ -15,7 +15,8 @@ import numpy as np
 from .conv_args import ConvGeometry, conv_geometry
 from .conv_fft import conv2d_fft
 from .conv_naive import conv2d_naive_loops
-from .im2col import chunk_size, im2col, is_pointwise, pad_if_needed
+from .im2col import im2col, is_pointwise, reuse, tile_input, tiles, workspace_cap
+from .memory import check_conv_memory
 
 ALGORITHMS = ("naive", "im2col", "fft")
 
@@ -28,42 +29,62 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     `padding`: int, (h, w), ((top, bottom), (left, right)), 'valid', 'same' or 'full'.
     `algorithm`: 'naive' (loops, the documents' formula, accumulated in float64), 'im2col'
     (unroll + one matrix product per chunk), 'fft' (convolution theorem) or 'auto' (im2col,
-    the fastest on every shape measured in benchmarks/). `workspace_bytes` caps im2col's
-    column buffer (default im2col.DEFAULT_WORKSPACE_BYTES; at least one sample per chunk).
+    the fastest on every shape measured in benchmarks/). `workspace_bytes` (a positive
+    int) caps im2col's column buffer (default im2col.DEFAULT_WORKSPACE_BYTES): whole samples
+    per chunk when they fit, else tiles of output rows or pixels within a sample. The peak
+    memory is estimated first (memory.py): above memory.MAX_BYTES, MemoryLimitError.
+    'fft' on inputs whose transform is not finite (NaN, +-inf, overflow) spreads them over
+    the whole plane: those results are recomputed by im2col, so the NaNs and infinities are
+    where torch puts them (only in the outputs whose windows hold them).
 
     Example (seed 002): 6x6 input, 3x3 kernel -> 4x4; with padding=1 -> 6x6.
     """
     x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups)
-    algorithm = "im2col" if algorithm == "auto" else algorithm
-    if algorithm == "im2col":
-        out = _conv2d_im2col(x, weight, geo, workspace_bytes)
-    elif algorithm == "naive":
-        out = conv2d_naive_loops(x, weight, geo)
-    elif algorithm == "fft":
-        out = conv2d_fft(x, weight, geo)
-    else:
+    cap = workspace_cap(workspace_bytes, "conv2d")
+    if algorithm not in ("auto",) + ALGORITHMS:
         raise ValueError(f"conv2d: algorithm must be one of {('auto',) + ALGORITHMS}, "
                          f"got {algorithm!r}")
+    algorithm = "im2col" if algorithm == "auto" else algorithm
+    check_conv_memory("conv2d", geo, x.itemsize, algorithm, cap, x=x.shape, weight=weight.shape)
+    out = _dispatch(x, weight, geo, algorithm, cap)
     if bias is not None:
         out += bias.reshape(1, -1, 1, 1)
     return out
 
 
-def _conv2d_im2col(x, weight, geo: ConvGeometry, workspace_bytes) -> np.ndarray:
+def _dispatch(x, weight, geo: ConvGeometry, algorithm: str, cap: int) -> np.ndarray:
+    if geo.n == 0:
+        return np.zeros((0, geo.k) + geo.out, dtype=x.dtype)
+    if algorithm == "im2col":
+        return _conv2d_im2col(x, weight, geo, cap)
+    if algorithm == "naive":
+        return conv2d_naive_loops(x, weight, geo)
+    with np.errstate(over="ignore", invalid="ignore"):   # checked on the next line
+        out = conv2d_fft(x, weight, geo)
+    if not np.isfinite(out).all():   # a NaN or inf in x or w smears over every output
+        out = _conv2d_im2col(x, weight, geo, cap)
+    return out
+
+
+def _conv2d_im2col(x, weight, geo: ConvGeometry, cap: int) -> np.ndarray:
     g, kg = geo.groups, geo.k_per_group
     w_mat = weight.reshape(g, kg, -1)
-    out = np.empty((geo.n, geo.k, geo.out[0] * geo.out[1]), dtype=x.dtype)
-    out_g = out.reshape(geo.n, g, kg, -1)
+    out = np.empty((geo.n, geo.k) + geo.out, dtype=x.dtype)
     if is_pointwise(geo):
-        np.matmul(w_mat, x.reshape(geo.n, g, geo.c_per_group, -1), out=out_g)
-        return out.reshape(geo.n, geo.k, *geo.out)
-    step = chunk_size(geo, x.itemsize, workspace_bytes)
-    buf = None
-    for n0 in range(0, geo.n, step):
-        xp = pad_if_needed(x[n0:n0 + step], geo)
-        if buf is None or buf.shape[0] != xp.shape[0]:
-            buf = im2col(xp, geo)
+        np.matmul(w_mat, x.reshape(geo.n, g, geo.c_per_group, -1),
+                  out=out.reshape(geo.n, g, kg, -1))
+        return out
+    store = None                        # the first (largest) tile's column buffer
+    for tile in tiles(geo, x.itemsize, cap):
+        block, sub = tile_input(x, geo, tile)
+        shape = (sub.n, g, geo.c_per_group * geo.kernel[0] * geo.kernel[1],
+                 sub.out[0] * sub.out[1])
+        buf = im2col(block, sub, out=reuse(store, shape, x.dtype))
+        store = buf if store is None else store
+        (n0, n1), (i0, i1), (j0, j1) = tile
+        if sub.out == geo.out:          # whole samples: straight into the result
+            np.matmul(w_mat, buf, out=out[n0:n1].reshape(sub.n, g, kg, -1))
         else:
-            im2col(xp, geo, out=buf)
-        np.matmul(w_mat, buf, out=out_g[n0:n0 + step])
-    return out.reshape(geo.n, geo.k, *geo.out)
+            out[n0:n1, :, i0:i1, j0:j1] = np.matmul(w_mat, buf).reshape(
+                (sub.n, geo.k) + sub.out)
+    return out

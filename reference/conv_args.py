@@ -56,9 +56,12 @@ def conv_geometry(x, weight, bias, stride, padding, dilation, groups,
     if bias is not None and bias.shape != (k,):
         raise ValueError(f"{func}: bias must have shape ({k},) to match "
                          f"weight.shape={weight.shape}, got {bias.shape}")
-    if min(x.shape) == 0 or min(weight.shape) == 0:
-        raise ValueError(f"{func}: empty arrays are not supported: x.shape={x.shape}, "
-                         f"weight.shape={weight.shape}")
+    if min(x.shape[1:]) == 0 or min(weight.shape) == 0:
+        # N = 0 is an empty batch, as in PyTorch. With C = 0 PyTorch returns an
+        # (N, 0, Ho, Wo) result that disagrees with weight's C_out (and the empty sum
+        # would be the bias alone): no consistent meaning, so refused, as are K, H, W = 0.
+        raise ValueError(f"{func}: only the batch may be empty (N = 0, as PyTorch); got "
+                         f"x.shape={x.shape}, weight.shape={weight.shape}")
     stride = pair(stride, "stride", func, minimum=1)
     dilation = pair(dilation, "dilation", func, minimum=1)
     pads = normalize_padding(padding, (kh, kw), dilation, stride, func)

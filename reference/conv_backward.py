@@ -20,7 +20,9 @@ import numpy as np
 from .conv import conv2d
 from ._validate import check_grad_out
 from .conv_args import ConvGeometry, conv_geometry
-from .im2col import chunk_size, col2im, im2col, is_pointwise, pad_if_needed
+from .im2col import (col2im, im2col, is_pointwise, pad_if_needed, reuse, tile_input,
+                     tile_origin, tiles, workspace_cap)
+from .memory import check_conv_memory
 from .windows import dilate2d
 
 METHODS = ("documents", "col2im")
@@ -34,7 +36,10 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     Returns (grad_x (N, C, H, W), grad_weight (K, C // groups, kH, kW), grad_bias (K,) or
     None when bias is None). `method`: 'documents' (C7-C11 step by step), 'col2im' (scatter
     the column gradients back), or 'auto' (default, the fastest: at stride 1 grad_x is a
-    plain conv2d of grad_out with the rotated kernel, otherwise col2im).
+    plain conv2d of grad_out with the rotated kernel, otherwise col2im). A NaN or inf in
+    the weight stays in the grad_x entries it touches, as in torch: the zero padding of
+    grad_out never multiplies it (auto uses col2im then; 'documents' adds those taps
+    apart). N = 0 gives empty grad_x and zero grad_weight and grad_bias.
 
     Example (seed 000, C7): 3x3 input, 2x2 kernel, stride 1 -> 2x2 error map d; then
     grad_x = d zero-ringed to 4x4, cross-correlated with rot180(w) -> 3x3.
@@ -45,14 +50,19 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     grad_out = check_grad_out(grad_out, (geo.n, geo.k) + geo.out, func, ndim=4,
                               layout="(N, C_out, H_out, W_out)", dtype=x.dtype,
                               context=f"x.shape={x.shape}, weight.shape={weight.shape}")
-    if method in ("auto", "col2im"):
-        gx, gw = _backward_col2im(grad_out, x, weight, geo, workspace_bytes,
-                                  as_conv=method == "auto")
+    if method not in ("auto",) + METHODS:
+        raise ValueError(f"{func}: method must be one of {('auto',) + METHODS}, "
+                         f"got {method!r}")
+    cap = workspace_cap(workspace_bytes, func)
+    check_conv_memory(func, geo, x.itemsize, "im2col", cap, backward=True,
+                      grad_out=grad_out.shape, x=x.shape, weight=weight.shape)
+    if geo.n == 0:
+        gx, gw = np.zeros_like(x), np.zeros_like(weight)
     elif method == "documents":
         gx, gw = _grad_x_documents(grad_out, weight, geo), _grad_w_documents(grad_out, x, geo)
     else:
-        raise ValueError(f"{func}: method must be one of {('auto',) + METHODS}, "
-                         f"got {method!r}")
+        as_conv = method == "auto" and bool(np.isfinite(weight).all())
+        gx, gw = _backward_col2im(grad_out, x, weight, geo, cap, as_conv)
     gb = None if bias is None else grad_out.sum(axis=(0, 2, 3))        # C11
     return gx, gw, gb
 
@@ -72,17 +82,33 @@ def rotated_transposed_weight(weight, geo: ConvGeometry) -> np.ndarray:
 
 
 def _grad_x_documents(grad_out, weight, geo: ConvGeometry) -> np.ndarray:
-    """C7-C9: zero-insert (stride), full convolution with rot180(w), sum over filters."""
+    """C7-C9: zero-insert (stride), full convolution with rot180(w), sum over filters.
+
+    The inserted and ringed zeros are not part of the error map: a NaN or inf weight tap
+    times them would be NaN where torch has none, so such taps are zeroed in the
+    convolution and added apart on the real map entries only (_add_nonfinite_taps)."""
+    bad = ~np.isfinite(weight)
     restored = dilate2d(grad_out, geo.stride)                            # C8
     # 'full' padding = d*(k-1) zeros around the map; the sum over k is C9.
-    gxp = conv2d(restored, rotated_transposed_weight(weight, geo), padding="full",
-                 dilation=geo.dilation, groups=geo.groups)
+    gxp = conv2d(restored, rotated_transposed_weight(np.where(bad, 0, weight), geo),
+                 padding="full", dilation=geo.dilation, groups=geo.groups)
     # Padded rows/cols past the last window got no error: they stay zero.
     (pt, pb), (pl, pr) = geo.pads
     hp, wp = geo.hw[0] + pt + pb, geo.hw[1] + pl + pr
     full = np.zeros(gxp.shape[:2] + (hp, wp), dtype=gxp.dtype)
     full[..., :gxp.shape[2], :gxp.shape[3]] = gxp
+    _add_nonfinite_taps(full, grad_out, weight, bad, geo)
     return _crop_padding(full, geo)
+
+
+def _add_nonfinite_taps(gxp, grad_out, weight, bad, geo: ConvGeometry) -> None:
+    """gxp[n, c, i*s + m*d, j*s + q*d] += grad_out[n, k, i, j] * w[k, c, m, q] for each
+    non-finite tap (k, c, m, q) of the weight: C7's sum over the real map entries only."""
+    (sh, sw), (dh, dw), (ho, wo) = geo.stride, geo.dilation, geo.out
+    for k, c, m, q in np.argwhere(bad):
+        ch = (k // geo.k_per_group) * geo.c_per_group + c
+        gxp[:, ch, m * dh:m * dh + (ho - 1) * sh + 1:sh,
+            q * dw:q * dw + (wo - 1) * sw + 1:sw] += grad_out[:, k] * weight[k, c, m, q]
 
 
 def _grad_w_documents(grad_out, x, geo: ConvGeometry) -> np.ndarray:
@@ -128,30 +154,47 @@ def _grad_x_as_conv(grad_out, weight, geo: ConvGeometry, pads, workspace_bytes):
                   dilation=geo.dilation, groups=geo.groups, workspace_bytes=workspace_bytes)
 
 
-def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, workspace_bytes, as_conv: bool):
+def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, cap: int, as_conv: bool):
     g, kg = geo.groups, geo.k_per_group
     w_mat = weight.reshape(g, kg, -1)                                   # (G, Kg, R)
-    g_mat = grad_out.reshape(geo.n, g, kg, -1)                          # (N, G, Kg, P)
     if is_pointwise(geo):
+        g_mat = grad_out.reshape(geo.n, g, kg, -1)                      # (N, G, Kg, P)
         gx = np.matmul(w_mat.transpose(0, 2, 1), g_mat).reshape(x.shape)
         x_mat = x.reshape(geo.n, g, geo.c_per_group, -1)
         gw = np.matmul(g_mat, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
         return gx, gw.reshape(weight.shape)
-    (pt, pb), (pl, pr) = geo.pads
-    padded_hw = (geo.hw[0] + pt + pb, geo.hw[1] + pl + pr)
     conv_pads = _transposed_conv_pads(geo) if as_conv else None
     gx = np.empty_like(x) if conv_pads is None else None
     gw = np.zeros(w_mat.shape, dtype=x.dtype)
-    step = chunk_size(geo, x.itemsize, workspace_bytes)
-    cols = None
-    for n0 in range(0, geo.n, step):
-        xp = pad_if_needed(x[n0:n0 + step], geo)
-        cols = im2col(xp, geo, out=None if cols is None or len(cols) != len(xp) else cols)
-        gchunk = g_mat[n0:n0 + step]
-        gw += np.matmul(gchunk, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    store, gxp = None, None             # the first (largest) tile's column buffer
+    for tile in tiles(geo, x.itemsize, cap):
+        (n0, n1), (i0, i1), (j0, j1) = tile
+        block, sub = tile_input(x, geo, tile)
+        shape = (sub.n, g, w_mat.shape[2], sub.out[0] * sub.out[1])
+        cols = im2col(block, sub, out=reuse(store, shape, x.dtype))
+        store = cols if store is None else store
+        gtile = np.ascontiguousarray(grad_out[n0:n1, :, i0:i1, j0:j1]).reshape(
+            sub.n, g, kg, -1)
+        gw += np.matmul(gtile, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         if conv_pads is None:
-            np.matmul(w_mat.transpose(0, 2, 1), gchunk, out=cols)      # reuse the buffer
-            gx[n0:n0 + step] = _crop_padding(col2im(cols, geo, padded_hw), geo)
+            if (i0, j0) == (0, 0):          # a new sample chunk: its padded gradient
+                gxp = _padded_zeros(x, geo, n1 - n0, gxp)
+            np.matmul(w_mat.transpose(0, 2, 1), gtile, out=cols)        # reuse the buffer
+            (r0, c0), (hb, wb) = tile_origin(geo, tile), block.shape[2:]
+            gxp[:, :, r0:r0 + hb, c0:c0 + wb] += col2im(cols, sub, (hb, wb))
+            if (i1, j1) == geo.out:         # the chunk's last tile
+                gx[n0:n1] = _crop_padding(gxp, geo)
     if conv_pads is not None:
-        gx = _grad_x_as_conv(grad_out, weight, geo, conv_pads, workspace_bytes)
+        gx = _grad_x_as_conv(grad_out, weight, geo, conv_pads, cap)
     return gx, gw.reshape(weight.shape)
+
+
+def _padded_zeros(x, geo: ConvGeometry, n: int, old: np.ndarray | None) -> np.ndarray:
+    """Zeros (n, C, Hp, Wp): the previous chunk's buffer cleared when it fits."""
+    (pt, pb), (pl, pr) = geo.pads
+    shape = (n, geo.c, geo.hw[0] + pt + pb, geo.hw[1] + pl + pr)
+    if old is not None and old.shape[1:] == shape[1:] and old.shape[0] >= n:
+        old = old[:n]
+        old.fill(0)
+        return old
+    return np.zeros(shape, dtype=x.dtype)

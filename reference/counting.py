@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_window_fits, pair, positive_int
+from ._validate import _is_int, boolean, check_window_fits, pair, positive_int
 from .shapes import conv_output_shape, pool_output_size
 
 
@@ -49,12 +49,23 @@ class Counts:
     connections: int
 
 
-def _chw(input_shape, func: str) -> tuple[int, int, int]:
-    shape = tuple(input_shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"{func}: input_shape must be (C, H, W) with sizes >= 1, "
-                         f"got {input_shape!r}")
-    return shape
+def _shape(shape, func: str, name: str = "input_shape", ranks=(1, 3)) -> tuple[int, ...]:
+    """A per-sample shape: a tuple (or list) of ints >= 1 of one of the ranks."""
+    if not isinstance(shape, (tuple, list)) or not all(map(_is_int, shape)):
+        raise TypeError(f"{func}: {name} must be a tuple of ints, got {shape!r}")
+    if len(shape) not in ranks or min(shape) < 1:
+        want = " or ".join({1: "(F,)", 3: "(C, H, W)"}[r] for r in ranks)
+        raise ValueError(f"{func}: {name} must be {want} with sizes >= 1, got {shape!r}")
+    return tuple(int(v) for v in shape)
+
+
+def _chw(input_shape, func: str, name: str = "input_shape") -> tuple[int, int, int]:
+    return _shape(input_shape, func, name, ranks=(3,))
+
+
+def _flags(func: str, **flags) -> None:
+    for name, value in flags.items():
+        boolean(value, name, func)
 
 
 def _taps(c: int, k: int, groups: int, table, func: str) -> list[int]:
@@ -64,6 +75,10 @@ def _taps(c: int, k: int, groups: int, table, func: str) -> list[int]:
             raise ValueError(f"{func}: groups={groups} must divide in_channels={c} and "
                              f"out_channels={k}")
         return [c // groups] * k
+    if not isinstance(table, (tuple, list)) or not all(
+            isinstance(row, (tuple, list)) and all(map(_is_int, row)) for row in table):
+        raise TypeError(f"{func}: connection_table must be a sequence of rows of input "
+                        f"channel indices, got {table!r}")
     if groups != 1 or len(table) != k or any(not row or max(row) >= c or min(row) < 0
                                              for row in table):
         raise ValueError(f"{func}: connection_table needs groups=1, {k} rows and channel "
@@ -85,6 +100,7 @@ def conv2d_counts(input_shape, out_channels, kernel_size, stride=1, padding=0, d
     """
     func = "conv2d_counts"
     c, h, w = _chw(input_shape, func)
+    _flags(func, bias=bias, input_grad=input_grad)
     k = positive_int(out_channels, "out_channels", func)
     kh, kw = pair(kernel_size, "kernel_size", func, 1)
     st, dil = pair(stride, "stride", func, 1), pair(dilation, "dilation", func, 1)
@@ -123,6 +139,7 @@ def pool2d_counts(input_shape, kernel_size, stride=None, padding=0, mode="max", 
     counts 0 both ways. Example: 2x2 max pool on (6, 28, 28) -> (6, 14, 14), 3528 flops.
     """
     func = "pool2d_counts"
+    _flags(func, input_grad=input_grad)
     if mode not in ("max", "avg"):
         raise ValueError(f"{func}: mode must be 'max' or 'avg', got {mode!r}")
     c, ho, wo, window = _window_out(input_shape, kernel_size, stride, padding, func)
@@ -145,6 +162,7 @@ def subsample2d_counts(input_shape, kernel_size, stride=None, batch=1,
     FlopCounterMode counts 0 (only matmuls and convolutions are counted).
     """
     func = "subsample2d_counts"
+    _flags(func, input_grad=input_grad)
     c, ho, wo, window = _window_out(input_shape, kernel_size, stride, 0, func)
     outputs = positive_int(batch, "batch", func) * c * ho * wo
     bwd = outputs * (3 + (1 + window if input_grad else 0))
@@ -156,6 +174,7 @@ def linear_counts(in_features, out_features, bias=True, batch=1, input_grad=True
     """nn.Linear(in_features, out_features): params = (in + 1) * out with bias (seed 003:
     C5 5*5*16*120 + 120 = 48120); macs = N * in * out; connections = params."""
     func = "linear_counts"
+    _flags(func, bias=bias, input_grad=input_grad)
     fin, fout = positive_int(in_features, "in_features", func), \
         positive_int(out_features, "out_features", func)
     macs = positive_int(batch, "batch", func) * fin * fout
@@ -172,7 +191,8 @@ def batchnorm_counts(input_shape, batch=1, input_grad=True) -> Counts:
     y = a[c] * x + b[c]: 1 MAC, 2 flops per element; backward per element grad_a 2,
     grad_b 1, grad_x 1. The training-mode statistics (mean, variance) are not counted.
     connections = 2 per element (input and bias, as a 1x1 subsampling). Torch: 0."""
-    shape = tuple(input_shape)
+    shape = _shape(input_shape, "batchnorm_counts")
+    _flags("batchnorm_counts", input_grad=input_grad)
     elements = positive_int(batch, "batch", "batchnorm_counts") * math.prod(shape)
     bwd = elements * (3 + (1 if input_grad else 0))
     return Counts(shape, 2 * shape[0], elements, 2 * elements, bwd, 0, 0,
@@ -189,10 +209,11 @@ ACTIVATION_FLOPS = {"relu": (1, 1),          # x > 0 ? x : 0;  g * (y > 0)
 def activation_counts(input_shape, kind, batch=1, input_grad=True) -> Counts:
     """Elementwise activations: no parameters, no MACs, no connections (LeNet counts the
     squashing function as part of the unit); flops from ACTIVATION_FLOPS. Torch: 0."""
-    if kind not in ACTIVATION_FLOPS:
+    if not isinstance(kind, str) or kind not in ACTIVATION_FLOPS:
         raise ValueError(f"activation_counts: kind must be one of "
                          f"{tuple(ACTIVATION_FLOPS)}, got {kind!r}")
-    shape = tuple(input_shape)
+    shape = _shape(input_shape, "activation_counts")
+    _flags("activation_counts", input_grad=input_grad)
     elements = positive_int(batch, "batch", "activation_counts") * math.prod(shape)
     fwd, bwd = ACTIVATION_FLOPS[kind]
     return Counts(shape, 0, 0, fwd * elements, bwd * elements if input_grad else 0, 0, 0, 0)
@@ -201,8 +222,21 @@ def activation_counts(input_shape, kind, batch=1, input_grad=True) -> Counts:
 def activation_bytes(shape, dtype="float32", batch=1) -> int:
     """Memory of one layer's output for `batch` samples: N * prod(shape) * itemsize.
     Example: LeNet C1 (6, 28, 28) in float32: 6*28*28*4 = 18816 bytes per sample."""
-    return positive_int(batch, "batch", "activation_bytes") * math.prod(shape) * \
-        np.dtype(dtype).itemsize
+    func = "activation_bytes"
+    shape = _shape(shape, func, "shape")
+    return positive_int(batch, "batch", func) * math.prod(shape) * _itemsize(dtype, func)
+
+
+def _itemsize(dtype, func: str) -> int:
+    """Bytes per element of a floating dtype ('float32', np.float64, ...)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"{func}: dtype must be a floating dtype (float16/32/64), got "
+                        f"{dtype!r}")
+    return dt.itemsize
 
 
 @dataclass(frozen=True)
@@ -222,7 +256,7 @@ def weight_sharing(input_shape, out_shape, kernel_size, groups=1,
     """
     func = "weight_sharing"
     c, h, w = _chw(input_shape, func)
-    k, ho, wo = _chw(out_shape, func)
+    k, ho, wo = _chw(out_shape, func, "out_shape")
     kh, kw = pair(kernel_size, "kernel_size", func, 1)
     groups = positive_int(groups, "groups", func)
     shared = sum(_taps(c, k, groups, connection_table, func)) * kh * kw

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_grad_out, float_array, same_dtype
+from ._validate import check_grad_out, float_array, real, same_dtype
+from .memory import check_bytes, elements
 
 
 def _check(x, weight, bias, func):
@@ -25,6 +26,8 @@ def _check(x, weight, bias, func):
                          f"expects {weight.shape[1]} (x.shape={x.shape})")
     if bias is not None and bias.shape != weight.shape[:1]:
         raise ValueError(f"{func}: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    check_bytes(func, 2 * elements(x.shape, weight.shape, (x.shape[0], weight.shape[0]))
+                * x.itemsize, "the result and the gradients", x=x.shape, weight=weight.shape)
     return x, weight, bias
 
 
@@ -43,7 +46,7 @@ def dense_backward(grad_out, x, weight, bias=None):
     func = "dense_backward"
     x, weight, bias = _check(x, weight, bias, func)
     g = check_grad_out(grad_out, (x.shape[0], weight.shape[0]), func, ndim=2,
-                       layout="(N, out_features)",
+                       layout="(N, out_features)", dtype=x.dtype,
                        context=f"x.shape={x.shape}, weight.shape={weight.shape}")
     return g @ weight, g.T @ x, None if bias is None else g.sum(axis=0)
 
@@ -55,24 +58,36 @@ def backprop_error(delta_next, weight_next, z, activation_derivative):
     delta_next = float_array(delta_next, "delta_next", func, 2, "(N, out)")
     weight_next = float_array(weight_next, "weight_next", func, 2, "(out, in)")
     z = float_array(z, "z", func, 2, "(N, in)")
+    same_dtype(func, delta_next=delta_next, weight_next=weight_next, z=z)
     if delta_next.shape[1] != weight_next.shape[0] or z.shape != (delta_next.shape[0],
                                                                    weight_next.shape[1]):
         raise ValueError(f"{func}: shapes do not chain: delta_next {delta_next.shape}, "
                          f"weight_next {weight_next.shape}, z {z.shape}")
+    if not callable(activation_derivative):
+        raise TypeError(f"{func}: activation_derivative must be a function of z, got "
+                        f"{activation_derivative!r}")
     return (delta_next @ weight_next) * activation_derivative(z)
 
 
 def sgd_step(params, grads, lr):
-    """C5: one plain gradient-descent step, W <- W - lr * dC/dW, on matching sequences of
-    arrays; returns new arrays (the inputs are not modified).
+    """C5: one plain gradient-descent step, W <- W - lr * dC/dW, on matching lists (or
+    tuples) of arrays; returns new arrays (the inputs are not modified). `lr` a number
+    >= 0 (torch.optim.SGD's rule). A single array is refused: its rows are not parameters.
     Example: sgd_step([w=[1.0]], [g=[0.5]], lr=0.1) -> [[0.95]]."""
-    params, grads = list(params), list(grads)
+    func = "sgd_step"
+    for name, seq in (("params", params), ("grads", grads)):
+        if not isinstance(seq, (list, tuple)):
+            raise TypeError(f"{func}: {name} must be a list or tuple of arrays, got "
+                            f"{type(seq).__name__}" + (f" of shape {seq.shape}"
+                                                      if hasattr(seq, "shape") else ""))
+    lr = real(lr, "lr", func, minimum=0)
     if len(params) != len(grads):
-        raise ValueError(f"sgd_step: {len(params)} parameters but {len(grads)} gradients")
+        raise ValueError(f"{func}: {len(params)} parameters but {len(grads)} gradients")
     out = []
     for i, (p, g) in enumerate(zip(params, grads)):
-        p, g = float_array(p, f"params[{i}]", "sgd_step"), float_array(g, f"grads[{i}]", "sgd_step")
+        p, g = float_array(p, f"params[{i}]", func), float_array(g, f"grads[{i}]", func)
         if p.shape != g.shape:
-            raise ValueError(f"sgd_step: params[{i}].shape={p.shape} != grads[{i}].shape={g.shape}")
+            raise ValueError(f"{func}: params[{i}].shape={p.shape} != grads[{i}].shape={g.shape}")
+        same_dtype(func, **{f"params[{i}]": p, f"grads[{i}]": g})
         out.append(p - p.dtype.type(lr) * g)
     return out

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import replace
+
+from ._validate import _is_int
 from .conv_args import ConvGeometry
 from .windows import fold, pad2d, sliding_windows
 
@@ -24,11 +27,109 @@ from .windows import fold, pad2d, sliding_windows
 DEFAULT_WORKSPACE_BYTES = 8 * 2**20
 
 
+def workspace_cap(workspace_bytes, func: str) -> int:
+    """The column-buffer cap in bytes: `workspace_bytes`, a positive int, or the default."""
+    if workspace_bytes is None:
+        return DEFAULT_WORKSPACE_BYTES
+    if not _is_int(workspace_bytes):
+        raise TypeError(f"{func}: workspace_bytes must be a positive int (bytes) or None, "
+                        f"got {workspace_bytes!r}")
+    if workspace_bytes < 1:
+        raise ValueError(f"{func}: workspace_bytes must be >= 1, got {workspace_bytes!r}")
+    return int(workspace_bytes)
+
+
+def pixel_column_bytes(geo: ConvGeometry, itemsize: int) -> int:
+    """Bytes of one output pixel's column: C*kH*kW entries (never more than the weight)."""
+    return geo.c * geo.kernel[0] * geo.kernel[1] * itemsize
+
+
 def chunk_size(geo: ConvGeometry, itemsize: int, workspace_bytes: int | None) -> int:
     """How many samples' columns fit in the workspace cap (at least one)."""
     cap = DEFAULT_WORKSPACE_BYTES if workspace_bytes is None else workspace_bytes
-    per_sample = geo.c * geo.kernel[0] * geo.kernel[1] * geo.out[0] * geo.out[1] * itemsize
+    per_sample = pixel_column_bytes(geo, itemsize) * geo.out[0] * geo.out[1]
     return max(1, min(geo.n, cap // max(per_sample, 1)))
+
+
+def tile_shape(geo: ConvGeometry, itemsize: int, cap: int) -> tuple[int, int, int]:
+    """(samples, output rows, output cols) of one tile whose columns fit in `cap` bytes.
+
+    Whole samples when one sample's columns fit (chunk_size); else one sample and as many
+    whole output rows as fit; else part of one row, at least one pixel. A pixel's column
+    (C*kH*kW entries) is never larger than the weight, so the buffer is at most
+    max(cap, weight bytes). Example: C=16, 15x15 kernel, 2034x2034 output, float64, 8 MiB
+    cap: one sample's columns are 111 GiB, one row's 55.9 MiB, so tiles of 2330 pixels.
+    """
+    ho, wo = geo.out
+    pixel = pixel_column_bytes(geo, itemsize)
+    if pixel * ho * wo <= cap:
+        return chunk_size(geo, itemsize, cap), ho, wo
+    if pixel * wo <= cap:
+        return 1, cap // (pixel * wo), wo
+    return 1, 1, max(1, cap // pixel)
+
+
+def tiles(geo: ConvGeometry, itemsize: int, cap: int):
+    """Yield ((n0, n1), (i0, i1), (j0, j1)): the output tiles, sample chunks outermost."""
+    step, rows, cols = tile_shape(geo, itemsize, cap)
+    (ho, wo) = geo.out
+    for n0 in range(0, geo.n, step):
+        for i0 in range(0, ho, rows):
+            for j0 in range(0, wo, cols):
+                yield (n0, min(geo.n, n0 + step)), (i0, min(ho, i0 + rows)), \
+                    (j0, min(wo, j0 + cols))
+
+
+def tile_input(x: np.ndarray, geo: ConvGeometry, tile):
+    """The zero-padded block of x that output tile `tile` reads, and its geometry.
+
+    Output rows i0..i1-1 read padded rows i0*s .. (i1-1)*s + span - 1; the block holds
+    exactly those (zeros where they are padding), so im2col(block, sub) is the tile's
+    columns. A tile covering whole samples is the padded chunk itself (no extra copy).
+    Returns (block (n, C, rows, cols), sub-geometry with no padding).
+    """
+    (n0, n1), (i0, i1), (j0, j1) = tile
+    if (i0, i1, j0, j1) == (0, geo.out[0], 0, geo.out[1]):
+        block = pad_if_needed(x[n0:n1], geo)
+    else:
+        block = np.zeros((n1 - n0, geo.c) + _block_hw(geo, tile), dtype=x.dtype)
+        src, dst = _block_overlap(geo, tile)
+        block[(slice(None), slice(None)) + dst] = x[(slice(n0, n1), slice(None)) + src]
+    sub = replace(geo, n=n1 - n0, hw=block.shape[2:], pads=((0, 0), (0, 0)),
+                  out=(i1 - i0, j1 - j0))
+    return block, sub
+
+
+def _block_hw(geo: ConvGeometry, tile) -> tuple[int, int]:
+    return tuple((b - a - 1) * s + d * (k - 1) + 1 for (a, b), s, d, k in
+                 zip(tile[1:], geo.stride, geo.dilation, geo.kernel))
+
+
+def tile_origin(geo: ConvGeometry, tile) -> tuple[int, int]:
+    """Padded (row, col) of the tile's block's top-left pixel."""
+    return tuple(a * s for (a, _), s in zip(tile[1:], geo.stride))
+
+
+def _block_overlap(geo: ConvGeometry, tile):
+    """(x slices, block slices) of the input pixels inside the tile's block."""
+    src, dst = [], []
+    for r0, size, (before, _), length in zip(tile_origin(geo, tile), _block_hw(geo, tile),
+                                             geo.pads, geo.hw):
+        lo, hi = max(r0 - before, 0), min(r0 - before + size, length)
+        hi = max(hi, lo)
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - (r0 - before), hi - (r0 - before)))
+    return tuple(src), tuple(dst)
+
+
+def reuse(buf: np.ndarray | None, shape, dtype) -> np.ndarray | None:
+    """A `shape` view of the front of the contiguous buffer `buf` when it is large enough
+    (the first tile is the largest, so every tile reuses its buffer and no second one is
+    ever allocated beside it), else None."""
+    size = int(np.prod(shape))
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        return None
+    return buf.reshape(-1)[:size].reshape(shape)
 
 
 def is_pointwise(geo: ConvGeometry) -> bool:

@@ -106,6 +106,25 @@ class Network:
     name: str = ""
 
 
+LAYER_TYPES = (Conv, Pool, Subsample, Dense, BatchNorm, Activation, Flatten)
+
+
+def check_network(net, func: str) -> Network:
+    """`net` must be a Network (parse_network, get_network); TypeError otherwise."""
+    if not isinstance(net, Network):
+        raise TypeError(f"{func}: net must be a Network (from parse_network or get_network), "
+                        f"got {type(net).__name__} {net!r:.60}")
+    return net
+
+
+def check_layer(layer, func: str, name: str = "layer"):
+    """`layer` must be one layer spec (Conv, Pool, ...); TypeError otherwise."""
+    if not isinstance(layer, LAYER_TYPES):
+        raise TypeError(f"{func}: {name} must be a layer spec "
+                        f"({', '.join(t.__name__ for t in LAYER_TYPES)}), got {layer!r:.60}")
+    return layer
+
+
 def _fail(text: str, why: str):
     raise ValueError(f"parse_network: cannot read {text!r}: {why}")
 
@@ -200,23 +219,52 @@ def _split_top(text: str) -> list[str]:
     return [p.strip() for p in parts + [text[start:]]]
 
 
-def _items(text: str) -> list:
+# Limits on what one line may expand to: a network of a million layers or brackets nested
+# a thousand deep is a typo or an attack, and must not end in RecursionError or MemoryError.
+MAX_LAYERS = 10_000
+MAX_DEPTH = 20
+
+
+def _items(text: str, depth: int = 0) -> list:
+    if depth > MAX_DEPTH:
+        _fail(text, f"brackets nested more than {MAX_DEPTH} deep")
     layers = []
     for part in _split_top(text):
         m = re.fullmatch(r"\[(.*)\]\s*\*\s*(\d+)", part, re.S)
         if m:
-            layers += _items(m.group(1)) * int(m.group(2))
+            inner, count = _items(m.group(1), depth + 1), int(m.group(2))
+            if len(layers) + len(inner) * count > MAX_LAYERS:
+                _fail(part, f"the network is limited to {MAX_LAYERS} layers, got "
+                            f"{len(inner)} layers * {m.group(2)}")
+            layers += inner * count
         else:
             layers.append(_layer(part))
+        if len(layers) > MAX_LAYERS:
+            _fail(part, f"the network is limited to {MAX_LAYERS} layers")
     return layers
 
 
 def parse_network(text: str, name: str = "") -> Network:
-    """Read a one-line network; see the module docstring for the grammar.
+    """Read a one-line network; see the module docstring for the grammar. Every layer must
+    fit the shape it receives (checked layer by layer: a 9x9 kernel on an 8x8 input is a
+    ValueError naming that layer).
 
     Example: parse_network("INPUT 1x8x8 -> [CONV 4@3x3+1 -> RELU]*2 -> POOL 2 -> FC 10")
     has 6 layers: CONV, RELU, CONV, RELU, POOL, FC.
     """
+    for arg, v in (("text", text), ("name", name)):
+        if not isinstance(v, str):
+            raise TypeError(f"parse_network: {arg} must be a str, got {type(v).__name__}")
+    net = _parse(text, name)
+    from .networks import network_counts      # networks builds on this module
+    try:
+        network_counts(net)
+    except ValueError as exc:
+        raise ValueError(f"parse_network: {text!r}: {exc}") from None
+    return net
+
+
+def _parse(text: str, name: str) -> Network:
     first, *rest = _split_top(text.strip())
     m = re.fullmatch(r"(?i)INPUT\s+(\d+)x(\d+)(?:x(\d+))?", first)
     if not m:
@@ -234,6 +282,7 @@ def _axb(p: Pair) -> str:
 
 def format_layer(layer) -> str:
     """The one-line form of one layer (inverse of the parser)."""
+    check_layer(layer, "format_layer")
     prefix = f"{layer.name}:" if layer.name else ""
     if isinstance(layer, Conv):
         k = layer.kernel_size
@@ -260,7 +309,7 @@ def format_layer(layer) -> str:
 
 def format_network(net: Network) -> str:
     """Canonical one-line form: parse_network(format_network(n)) == n (up to the name)."""
-    c, h, w = net.input.shape
+    c, h, w = check_network(net, "format_network").input.shape
     return " -> ".join([f"INPUT {c}x{h}x{w}"] + [format_layer(l) for l in net.layers])
 
 
@@ -269,6 +318,25 @@ def architecture_pattern(n: int, m: int, k: int, *, input: str = "1x32x32",
                          fc: str = "FC 10") -> str:
     """Seed 000's pattern ``INPUT -> [[CONV]*N -> POOL?]*M -> [FC]*K`` as a one-line spec
     (pool=None drops the optional POOL). Figure 1 is N=1, M=2, K=2."""
+    func = "architecture_pattern"
+    for name, v, low in (("n", n, 1), ("m", m, 1), ("k", k, 0)):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"{func}: {name} must be an int, got {v!r}")
+        if v < low:
+            raise ValueError(f"{func}: {name} must be >= {low}, got {v!r}")
+    for name, v in (("input", input), ("conv", conv), ("pool", pool), ("fc", fc)):
+        if not isinstance(v, str) and not (name == "pool" and v is None):
+            raise TypeError(f"{func}: {name} must be a str, got {v!r}")
+    spec = _pattern(n, m, k, input, conv, pool, fc)
+    try:
+        _parse(spec, "")
+    except ValueError as exc:
+        raise ValueError(f"{func}: input={input!r}, conv={conv!r}, pool={pool!r}, "
+                         f"fc={fc!r} do not make a network: {exc}") from None
+    return spec
+
+
+def _pattern(n, m, k, input, conv, pool, fc) -> str:
     block = f"[{conv}]*{n}" + (f" -> {pool}" if pool else "")
     return f"INPUT {input} -> [{block}]*{m} -> [{fc}]*{k}"
 
@@ -276,6 +344,7 @@ def architecture_pattern(n: int, m: int, k: int, *, input: str = "1x32x32",
 def pattern_of(net: Network) -> tuple[tuple[int, ...], int]:
     """Read (N per block, K) back from a network of the pattern above; elementwise layers
     (activations, BN, FLATTEN) are ignored. Raises ValueError when it does not fit."""
+    check_network(net, "pattern_of")
     kinds = [type(l).__name__ for l in net.layers
              if isinstance(l, (Conv, Pool, Subsample, Dense))]
     first_fc = kinds.index("Dense") if "Dense" in kinds else len(kinds)

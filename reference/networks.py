@@ -20,7 +20,9 @@ from dataclasses import replace
 import numpy as np
 
 from . import counting as cnt
+from ._validate import boolean, positive_int
 from .netspec import (CONNECTION_TABLES, Activation, BatchNorm, Conv, Dense, Flatten,
+                      check_layer, check_network,
                       Network, Pool, Subsample, format_layer, format_network, parse_network)
 from .receptive import INPUT_FIELD, ReceptiveField, receptive_field_step
 
@@ -38,17 +40,25 @@ BUILTIN: dict[str, str] = {
 
 def get_network(name_or_spec: str) -> Network:
     """A built-in network by name, or a one-line spec parsed."""
+    if not isinstance(name_or_spec, str):
+        raise TypeError(f"get_network: name_or_spec must be a str, got "
+                        f"{type(name_or_spec).__name__}")
     if name_or_spec in BUILTIN:
         return parse_network(BUILTIN[name_or_spec], name_or_spec)
     if not name_or_spec.strip().upper().startswith("INPUT"):
-        raise ValueError(f"get_network: {name_or_spec!r} is neither a built-in network "
+        raise ValueError(f"get_network: name_or_spec={name_or_spec!r} is neither a built-in network "
                          f"({', '.join(BUILTIN)}) nor a spec starting with INPUT")
     return parse_network(name_or_spec)
 
 
 def layer_counts(layer, in_shape, batch=1, input_grad=True) -> cnt.Counts:
     """Counts of one layer spec on a per-sample input shape (C, H, W) or (F,)."""
-    kw = {"batch": batch, "input_grad": input_grad}
+    func = "layer_counts"
+    check_layer(layer, func)
+    in_shape = cnt._shape(in_shape, func, "in_shape")
+    kw = {"batch": positive_int(batch, "batch", func),
+          "input_grad": boolean(input_grad, "input_grad", func)}
+    _check_spatial(layer, in_shape, func)
     if isinstance(layer, Conv):
         table = CONNECTION_TABLES[layer.table] if layer.table else None
         return cnt.conv2d_counts(in_shape, layer.out_channels, layer.kernel_size,
@@ -70,15 +80,17 @@ def layer_counts(layer, in_shape, batch=1, input_grad=True) -> cnt.Counts:
     raise TypeError(f"layer_counts: unknown layer spec {layer!r}")
 
 
-def _check_spatial(layer, shape):
+def _check_spatial(layer, shape, func: str = "network_counts"):
     if isinstance(layer, (Conv, Pool, Subsample)) and len(shape) != 3:
-        raise ValueError(f"{format_layer(layer)} needs a (C, H, W) input, got {shape} "
+        raise ValueError(f"{func}: {format_layer(layer)} needs a (C, H, W) in_shape, got {shape} "
                          f"(after FC or FLATTEN the map is gone)")
 
 
 def network_counts(net: Network, batch=1) -> list[cnt.Counts]:
     """Counts of every layer in order. Backward: a layer gets input_grad only when some
     earlier layer has parameters (as autograd does: the input needs no gradient)."""
+    check_network(net, "network_counts")
+    batch = positive_int(batch, "batch", "network_counts")
     shape, needs_grad, out = tuple(net.input.shape), False, []
     for i, layer in enumerate(net.layers):
         _check_spatial(layer, shape)
@@ -94,13 +106,14 @@ def network_counts(net: Network, batch=1) -> list[cnt.Counts]:
 
 def output_shapes(net: Network) -> list[tuple[int, ...]]:
     """Per-sample output shape of every layer, e.g. LeNet-5's C1 -> (6, 28, 28)."""
+    check_network(net, "output_shapes")
     return [c.out_shape for c in network_counts(net)]
 
 
 def receptive_fields(net: Network) -> list[ReceptiveField]:
     """The field of every layer's units in input pixels. A fully connected layer acts as a
     kernel covering its whole input map (FLATTEN keeps that map's size for it)."""
-    rf, hw, out = INPUT_FIELD, tuple(net.input.shape[1:]), []
+    rf, hw, out = INPUT_FIELD, tuple(check_network(net, "receptive_fields").input.shape[1:]), []
     for layer, counts in zip(net.layers, network_counts(net)):
         if isinstance(layer, Conv):
             rf = receptive_field_step(rf, layer.kernel_size, layer.stride, layer.padding,
@@ -120,7 +133,7 @@ def layer_names(net: Network) -> list[str]:
     """Given names, or kind + running number (conv1, pool1, fc1, relu1, ...)."""
     seen: dict[str, int] = {}
     names = []
-    for layer in net.layers:
+    for layer in check_network(net, "layer_names").layers:
         kind = format_layer(replace(layer, name="")).split()[0]
         kind = {"CONV": "conv", "POOL": "pool", "AVGPOOL": "avgpool", "FC": "fc",
                 "SUBSAMPLE": "subsample"}.get(kind, kind.lower())
@@ -131,6 +144,9 @@ def layer_names(net: Network) -> list[str]:
 
 def summarize(net: Network, batch=1, dtype="float32") -> dict:
     """Everything `cnnref summary` shows, as plain data (the JSON output)."""
+    check_network(net, "summarize")
+    batch = positive_int(batch, "batch", "summarize")
+    cnt._itemsize(dtype, "summarize")
     counts, fields = network_counts(net, batch), receptive_fields(net)
     rows, shape = [], tuple(net.input.shape)
     for name, layer, c, rf in zip(layer_names(net), net.layers, counts, fields):

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_grad_out, check_window_fits, float_array, pair, positive_int
+from ._validate import (boolean, check_grad_out, check_window_fits, float_array, pair,
+                        positive_int)
+from .memory import check_bytes, pool_peak_bytes
 from .shapes import Pads, normalize_padding, pool_output_size
 from .windows import fold, pad2d, sliding_windows
 
@@ -45,9 +47,11 @@ class PoolGeometry:
 def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func: str):
     """Check pooling arguments; return x (N, C, H, W) as an array and its PoolGeometry."""
     x = float_array(x, "x", func, 4, "(N, C, H, W)")
-    if min(x.shape) == 0:
-        raise ValueError(f"{func}: empty input, x.shape={x.shape}")
+    if min(x.shape[1:]) == 0:
+        raise ValueError(f"{func}: only the batch may be empty (N = 0, as PyTorch), got "
+                         f"x.shape={x.shape}")
     kernel = pair(kernel_size, "kernel_size", func, minimum=1)
+    ceil_mode = boolean(ceil_mode, "ceil_mode", func)
     stride = kernel if stride is None or stride == [] else pair(stride, "stride", func, 1)
     dilation = pair(dilation, "dilation", func, minimum=1)
     if isinstance(padding, str):
@@ -58,11 +62,15 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func: st
                               context=f"x.shape={x.shape}")
     out, overhang = [], []
     for i, k, s, (pb, pa), d, span in zip(x.shape[2:], kernel, stride, pads, dilation, spans):
-        o = pool_output_size(i, k, s, pb, pa, d, bool(ceil_mode))
+        o = pool_output_size(i, k, s, pb, pa, d, ceil_mode)
         out.append(o)
         overhang.append(max(0, (o - 1) * s + span - (i + pb + pa)))
-    return x, PoolGeometry(tuple(x.shape[2:]), kernel, stride, pads, dilation, tuple(out),
-                           tuple(overhang))
+    geo = PoolGeometry(tuple(x.shape[2:]), kernel, stride, pads, dilation, tuple(out),
+                       tuple(overhang))
+    check_bytes(func, pool_peak_bytes(x.shape[0] * x.shape[1], geo.padded_hw, geo.out,
+                                      kernel[0] * kernel[1], x.itemsize),
+                f"padded copies and {kernel[0]}x{kernel[1]} window temporaries", x=x.shape)
+    return x, geo
 
 
 def _windows(x, geo: PoolGeometry, fill: float) -> np.ndarray:
@@ -70,7 +78,7 @@ def _windows(x, geo: PoolGeometry, fill: float) -> np.ndarray:
     (t, b), (l, r) = geo.pads
     xp = pad2d(x, ((t, b + geo.overhang[0]), (l, r + geo.overhang[1])), fill)
     win = sliding_windows(xp, geo.kernel, geo.stride, geo.dilation, geo.out)
-    return win.reshape(win.shape[:4] + (-1,))
+    return win.reshape(win.shape[:4] + (geo.kernel[0] * geo.kernel[1],))
 
 
 def _tap_counts(geo: PoolGeometry, include_pad: bool) -> np.ndarray:
@@ -120,6 +128,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     which names a different pixel, and sends the gradient to it).
     """
     x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    return_indices = boolean(return_indices, "return_indices", "max_pool2d")
     idx = _argmax(x, geo)
     win = _windows(x, geo, -np.inf)
     out = np.take_along_axis(win, idx[..., None], -1)[..., 0].copy()
@@ -159,8 +168,10 @@ def _check_grad(grad_out, x, geo: PoolGeometry, func: str) -> np.ndarray:
 def _divisor(geo: PoolGeometry, count_include_pad, divisor_override, func) -> np.ndarray:
     """(Ho, Wo) divisor of every window (see the module docstring)."""
     if divisor_override is not None:
+        boolean(count_include_pad, "count_include_pad", func)
         return np.full(geo.out, float(positive_int(divisor_override, "divisor_override", func)))
-    return _tap_counts(geo, include_pad=bool(count_include_pad)).sum(axis=-1)
+    include_pad = boolean(count_include_pad, "count_include_pad", func)
+    return _tap_counts(geo, include_pad=include_pad).sum(axis=-1)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -198,8 +209,15 @@ def global_avg_pool2d(x):
     return avg_pool2d(x, x.shape[2:])
 
 
+def _global_grad(grad_out, x, func):
+    x = float_array(x, "x", func, 4, "(N, C, H, W)")
+    grad_out = check_grad_out(grad_out, x.shape[:2] + (1, 1), func, ndim=4,
+                              layout="(N, C, 1, 1)", dtype=x.dtype, context=f"x.shape={x.shape}")
+    return grad_out, x
+
+
 def global_avg_pool2d_backward(grad_out, x):
-    x = float_array(x, "x", "global_avg_pool2d_backward", 4, "(N, C, H, W)")
+    grad_out, x = _global_grad(grad_out, x, "global_avg_pool2d_backward")
     return avg_pool2d_backward(grad_out, x, x.shape[2:])
 
 
@@ -210,5 +228,5 @@ def global_max_pool2d(x):
 
 
 def global_max_pool2d_backward(grad_out, x):
-    x = float_array(x, "x", "global_max_pool2d_backward", 4, "(N, C, H, W)")
+    grad_out, x = _global_grad(grad_out, x, "global_max_pool2d_backward")
     return max_pool2d_backward(grad_out, x, x.shape[2:])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_grad_out, float_array, positive_int, same_dtype
+from .memory import check_elementwise
 
 
 def _blocks(x, kernel_size, func):
@@ -21,6 +22,7 @@ def _blocks(x, kernel_size, func):
     rows/cols past the last full block are not covered (floor, like stride == kernel)."""
     x = float_array(x, "x", func, 4, "(N, C, H, W)")
     n = positive_int(kernel_size, "kernel_size", func)
+    check_elementwise(func, x.itemsize, 3, x=x.shape)
     h, w = x.shape[2:]
     if n > min(h, w):
         raise ValueError(f"{func}: kernel_size={n} is larger than the input {x.shape[2:]}")
@@ -31,7 +33,7 @@ def _blocks(x, kernel_size, func):
 def _grad(grad_out, x, blocks, func):
     """grad_out of the block-wise forward: one entry per block, (N, C, Ho, Wo)."""
     return check_grad_out(grad_out, blocks.shape[:3] + blocks.shape[4:5], func, ndim=4,
-                          layout="(N, C, H_out, W_out)",
+                          layout="(N, C, H_out, W_out)", dtype=x.dtype,
                           context=f"x.shape={x.shape}, kernel_size={blocks.shape[3]}")
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import pair
+from .memory import check_bytes
 from .shapes import conv_output_shape, normalize_padding
 from .windows import sliding_windows
 
@@ -50,6 +51,9 @@ def receptive_field_step(rf: ReceptiveField, kernel_size, stride=1, padding=0,
     kernel (H, W) without padding. `padding` is an int or a pair (h, w).
     """
     func = "receptive_field_step"
+    if not isinstance(rf, ReceptiveField):
+        raise TypeError(f"{func}: rf must be a ReceptiveField (INPUT_FIELD to start), got "
+                        f"{rf!r}")
     k, s = pair(kernel_size, "kernel_size", func, 1), pair(stride, "stride", func, 1)
     p, d = pair(padding, "padding", func, 0), pair(dilation, "dilation", func, 1)
     size = tuple(r + (kk - 1) * dd * j for r, kk, dd, j in zip(rf.size, k, d, rf.jump))
@@ -68,13 +72,15 @@ def coverage_map(input_hw, kernel_size, stride=1, padding=0, dilation=1) -> np.n
     (the corner pixel is used once, the central ones 9 times).
     """
     func = "coverage_map"
-    hw = pair(tuple(input_hw) if not isinstance(input_hw, int) else input_hw,
+    hw = pair(tuple(input_hw) if isinstance(input_hw, list) else input_hw,
               "input_hw", func, 1)
     kernel = pair(kernel_size, "kernel_size", func, 1)
     st, dil = pair(stride, "stride", func, 1), pair(dilation, "dilation", func, 1)
     (t, b), (l, r) = pads = normalize_padding(padding, kernel, dil, st, func)
     out = conv_output_shape(hw, kernel, st, pads, dil, func)
     hp, wp = hw[0] + t + b, hw[1] + l + r
+    check_bytes(func, 3 * hp * wp * 8, "pixel indices, counts and result (int64)",
+                input_hw=hw)
     index = np.arange(hp * wp).reshape(hp, wp)
     windows = sliding_windows(index, kernel, st, dil, out)
     counts = np.bincount(windows.ravel(), minlength=hp * wp).reshape(hp, wp)

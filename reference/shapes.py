@@ -10,7 +10,7 @@ Worked example (seed 000): 5x5 image, 3x3 filter, P=0, S=2 -> floor((5 - 3)/2) +
 """
 from __future__ import annotations
 
-from ._validate import _is_int, check_window_fits, pair
+from ._validate import _is_int, boolean, check_window_fits, pair
 
 Pads = tuple[tuple[int, int], tuple[int, int]]   # ((top, bottom), (left, right))
 
@@ -68,11 +68,24 @@ def _string_padding(mode, kernel_size, dilation, stride, func) -> tuple[int, int
     raise ValueError(f"{func}: padding string must be 'valid', 'same' or 'full', got {mode!r}")
 
 
+def _caller(func, who: str) -> str:
+    if not isinstance(func, str):
+        raise TypeError(f"{who}: func must be the calling function's name (a str), got "
+                        f"{func!r}")
+    return func
+
+
 def normalize_padding(padding, kernel_hw, dilation_hw, stride_hw, func: str) -> Pads:
     """Any accepted padding form -> ((top, bottom), (left, right)).
 
     Accepted: int, (h, w), ((top, bottom), (left, right)), 'valid', 'same', 'full'.
+    `func` names the caller in the messages. Example: normalize_padding('same', (3, 4),
+    (1, 1), (1, 1), 'conv2d') == ((1, 1), (1, 2)).
     """
+    func = _caller(func, "normalize_padding")
+    kernel_hw = pair(kernel_hw, "kernel_hw", func, 1)
+    dilation_hw = pair(dilation_hw, "dilation_hw", func, 1)
+    stride_hw = pair(stride_hw, "stride_hw", func, 1)
     if isinstance(padding, str):
         return tuple(_string_padding(padding, k, d, s, func)
                      for k, d, s in zip(kernel_hw, dilation_hw, stride_hw))
@@ -86,7 +99,15 @@ def normalize_padding(padding, kernel_hw, dilation_hw, stride_hw, func: str) -> 
 
 def conv_output_shape(input_hw, kernel_hw, stride_hw, pads: Pads, dilation_hw,
                       func: str = "conv2d") -> tuple[int, int]:
-    """(Ho, Wo) of a 2-D convolution, with a message naming every shape when it is empty."""
+    """(Ho, Wo) of a 2-D convolution, with a message naming every shape when it is empty.
+    `pads` is ((top, bottom), (left, right)); `func` names the caller in the messages."""
+    func = _caller(func, "conv_output_shape")
+    input_hw, kernel_hw = pair(input_hw, "input_hw", func, 1), pair(kernel_hw, "kernel_hw", func, 1)
+    stride_hw = pair(stride_hw, "stride_hw", func, 1)
+    dilation_hw = pair(dilation_hw, "dilation_hw", func, 1)
+    if not (isinstance(pads, (tuple, list)) and len(pads) == 2):
+        raise TypeError(f"{func}: pads must be ((top, bottom), (left, right)), got {pads!r}")
+    pads = tuple(pair(tuple(p) if isinstance(p, list) else p, "pads", func, 0) for p in pads)
     spans = check_window_fits(func, input_hw, kernel_hw, pads, dilation_hw)
     ho, wo = ((i + pb + pa - span) // s + 1
               for i, span, s, (pb, pa) in zip(input_hw, spans, stride_hw, pads))
@@ -101,7 +122,17 @@ def pool_output_size(input_size: int, kernel_size: int, stride: int, pad_before:
     padding is dropped (PyTorch `pooling_output_shape`, ONNX reference pooling). Example:
     in=5, k=2, s=2, p=0: floor -> 2, ceil -> 3 (the third window starts at 4 < 5, kept).
     """
-    span = dilation * (kernel_size - 1) + 1
+    func = "pool_output_size"
+    for name, v, low in (("input_size", input_size, 1), ("kernel_size", kernel_size, 1),
+                         ("stride", stride, 1), ("pad_before", pad_before, 0),
+                         ("pad_after", pad_after, 0), ("dilation", dilation, 1)):
+        if not _is_int(v):
+            raise TypeError(f"{func}: {name} must be an int, got {v!r}")
+        if v < low:
+            raise ValueError(f"{func}: {name} must be >= {low}, got {v!r}")
+    ceil_mode = boolean(ceil_mode, "ceil_mode", func)
+    (span,) = check_window_fits(func, (input_size,), (kernel_size,), ((pad_before, pad_after),),
+                                (dilation,), axes=("the axis",))
     numer = input_size + pad_before + pad_after - span
     out = (-(-numer // stride) if ceil_mode else numer // stride) + 1
     if ceil_mode and (out - 1) * stride >= input_size + pad_before:

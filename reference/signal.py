@@ -23,6 +23,9 @@ MODES = ("full", "valid", "same")
 def rot180(kernel) -> np.ndarray:
     """Rotate the last two axes by 180 degrees: K[m, n] -> K[kH-1-m, kW-1-n]."""
     k = np.asarray(kernel)
+    if k.dtype.kind not in "biufc":
+        raise TypeError(f"rot180: kernel must be a numeric array, got dtype {k.dtype} "
+                        f"with shape {k.shape}")
     if k.ndim < 2:
         raise ValueError(f"rot180: kernel needs at least 2 dimensions, got shape {k.shape}")
     return np.ascontiguousarray(k[..., ::-1, ::-1])
@@ -36,7 +39,7 @@ def convolve1d(x, w, mode: str = "full") -> np.ndarray:
     """
     x = float_array(x, "x", "convolve1d", 1, "(L,)")
     w = float_array(w, "w", "convolve1d", 1, "(K,)")
-    return convolve2d(x[None, :], w[None, :], mode)[0]
+    return convolve2d(x[None, :], w[None, :], mode, _func="convolve1d")[0]
 
 
 def correlate2d(a, b, mode: str = "valid") -> np.ndarray:
@@ -45,7 +48,8 @@ def correlate2d(a, b, mode: str = "valid") -> np.ndarray:
     This is what a CNN layer computes (B4). Example: correlate2d([[1, 2], [3, 4]], [[1, 1]])
     == [[3], [7]] (each row's neighbours summed, the kernel not flipped).
     """
-    return convolve2d(a, rot180(_matrix(b, "b", "correlate2d")), mode, _func="correlate2d")
+    a, b = _matrix(a, "a", "correlate2d"), _matrix(b, "b", "correlate2d")
+    return convolve2d(a, rot180(b), mode, _func="correlate2d")
 
 
 def convolve2d(a, b, mode: str = "full", _func: str = "convolve2d") -> np.ndarray:
@@ -54,8 +58,10 @@ def convolve2d(a, b, mode: str = "full", _func: str = "convolve2d") -> np.ndarra
     'full' gives (ma + mb - 1, na + nb - 1); 'valid' needs b no larger than a.
     Example: convolve2d([[1, 2], [3, 4]], [[1, 1]]) == [[1, 3, 2], [3, 7, 4]].
     """
+    if not isinstance(_func, str):
+        raise TypeError(f"convolve2d: _func must be the caller's name (a str), got {_func!r}")
     a, b = _matrix(a, "a", _func), _matrix(b, "b", _func)
-    if mode not in MODES:
+    if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(f"{_func}: mode must be one of {MODES}, got {mode!r}")
     if a.dtype != b.dtype:
         dtype = np.result_type(a, b)

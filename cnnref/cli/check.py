@@ -6,6 +6,7 @@ names and signatures. Exit status: 0 all agree, 1 any disagreement, 2 usage or i
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -29,8 +30,24 @@ def register(subparsers) -> None:
     p.add_argument("--budget", type=float, default=30.0,
                    help="soft seconds for the hypothesis families of all functions "
                         "(default 30)")
+    p.add_argument("--max-memory", metavar="SIZE", type=_size, default=None,
+                   help="address-space limit of the process running IMPL, e.g. 2G or 512M "
+                        "(default a quarter of the machine's memory; 0: none)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=run)
+
+
+def _size(text: str) -> int:
+    """'2G' -> 2 * 2**30 bytes; K, M, G suffixes (powers of 1024) or plain bytes."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 2G, 512M)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a size must be >= 0, got {text!r}")
+    return int(value)
 
 
 def run(args) -> int:
@@ -47,6 +64,8 @@ def run(args) -> int:
         print("cnnref check: --max-examples and --timeout must be positive", file=sys.stderr)
         return 2
     opts = RunOptions(args.max_examples, args.seed, args.timeout, args.budget)
+    if args.max_memory is not None:
+        opts.max_memory = args.max_memory
     report = run_check(args.impl, names, opts)
     print(render(args.impl, report, opts))
     status = exit_status(report)

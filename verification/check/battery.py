@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings
 
+from cnnref.verification.check.isolation import (describe_exception, mutated_arguments,
+                                                 pristine, user_state)
 from cnnref.verification.check.protocol import Accepts, Outcome
 from cnnref.verification.core.cases import FAMILIES, Case, as_float32
 from cnnref.verification.core.compare import Failure, WrongType, as_array, compare
@@ -78,7 +80,8 @@ def _user_call(state: State, case: Case):
     kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported and (
         k in state.accepts.required or not _is_default(v, state.spec.defaults.get(k)))}
     passed = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()}
-    return state.fn(*passed.values(), **kwargs), passed
+    with user_state():
+        return state.fn(*passed.values(), **kwargs), passed
 
 
 def _outputs(spec: Op, result, passed: dict, case: Case) -> dict:
@@ -96,20 +99,41 @@ def evaluate(state: State, case: Case) -> Outcome:
     """Run one case: the ground truth, the user's call, the comparison of every output."""
     spec = state.spec
     case = as_float32(case) if state.float32_only else case
-    truth = reference_outputs(spec, case)
+    with pristine():
+        truth = reference_outputs(spec, case)
     state.beat(case.label)
     try:
         result, passed = _user_call(state, case)
-    except Exception as exc:
+    except BaseException as exc:   # noqa: BLE001 - SystemExit, KeyboardInterrupt: the user's
         blame = refusable(state, case, isinstance(exc, NotImplementedError))
-        why = f"{type(exc).__name__}: {exc}"
+        why = describe_exception(exc)
         if blame:
             return Outcome(case, unsupported=why, blame=frozenset(blame))
         return Outcome(case, Failure("raised", "-", f"raised {why}"))
+    changed = mutated_arguments(passed, case.args, spec.optional_outputs)
+    if changed:
+        return Outcome(case, mutation_failure(spec.name, changed), truth=truth, wrong=changed)
+    with pristine():
+        return _judge(state, case, result, passed, truth)
+
+
+def mutation_failure(name: str, changed: list) -> Failure:
+    args = ", ".join(repr(c) for c in changed)
+    return Failure("mutated", changed[0], f"{name} modified its input argument(s) {args} in "
+                   "place; a layer's backward pass reads the forward input again, so an "
+                   "in-place update corrupts it (work on a copy, or return new arrays)")
+
+
+def _judge(state: State, case: Case, result, passed: dict, truth: dict) -> Outcome:
+    """Compare what the user's call returned with the ground truth, output by output."""
+    spec = state.spec
     try:
         got = _outputs(spec, result, passed, case)
     except WrongType as exc:
         return Outcome(case, Failure("type", "-", str(exc)), truth=truth, wrong=["-"])
+    except Exception as exc:       # noqa: BLE001 - the user's result object raised
+        return Outcome(case, Failure("type", "-", "its result could not be read: "
+                                     + describe_exception(exc)), truth=truth, wrong=["-"])
     allowed = allowed_errors(spec, case, truth)
     outputs, first = {}, None
     for name, want in truth.items():
@@ -127,6 +151,11 @@ def evaluate(state: State, case: Case) -> Outcome:
                 failure = compare(name, outputs[name], np.asarray(want), allowed[name])
             except WrongType as exc:
                 failure = Failure("type", name, f"{name}: {exc}")
+            except Exception as exc:   # noqa: BLE001 - an __array__ of the user's raised
+                if name in outputs:
+                    raise
+                failure = Failure("type", name, f"{name} could not be read as an array: "
+                                  + describe_exception(exc))
         if failure is not None:
             first = first or failure
             outputs.setdefault("__wrong__", []).append(name)

@@ -16,6 +16,8 @@ import traceback
 
 from cnnref.verification.check.battery import Options, missing_features, run_battery
 from cnnref.verification.check.diagnose import diagnose, repro_snippet
+from cnnref.verification.check.isolation import (after_import, death, default_max_memory,
+                                                 limit_memory, snapshot)
 from cnnref.verification.check.protocol import ImplError, accepts_of, load_impl
 from cnnref.verification.core.compare import Failure
 from cnnref.verification.operators.registry import REGISTRY
@@ -29,6 +31,8 @@ class RunOptions:
     seed: int = 0
     timeout: float = 10.0          # per call
     budget: float = 30.0           # soft seconds for all hypothesis families together
+    max_memory: int | None = dataclasses.field(default_factory=default_max_memory)  # bytes
+    import_timeout: float | None = None   # seconds for the import (None: IMPORT_TIMEOUT)
 
 
 def _silence():
@@ -81,12 +85,15 @@ def _check_one(impl, module, name, opts, total_left, cost_left, beat, hard) -> d
 def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
     if quiet:
         _silence()
+    limit_memory(opts.max_memory)
+    snapshot()                 # the ground truth's state, before the user's module runs
     conn.send(("beat", None, "import"))
     try:
         module = load_impl(impl)
     except ImplError as exc:
         conn.send(("import_error", str(exc)))
         return
+    after_import()
     start = time.monotonic()
     deadline = start + opts.budget
     defined = [n for n in names if getattr(module, n, None) is not None]
@@ -152,25 +159,51 @@ def run_check(impl: str, names: list, opts: RunOptions, target=None,
     return {"results": [results[n] for n in names]}
 
 
+def _receive(conn):
+    """The next message, or None when the worker is gone."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
+
+
+def _import_lost(import_timeout: float, proc, hung: bool) -> str:
+    """The import error of a worker that hung or died while importing the user's module:
+    one failure for the whole check (exit 2), not one per function."""
+    if hung:
+        return f"importing the module did not finish within {import_timeout:g} s (it hangs)"
+    return f"the process died while importing the module: {_reap(proc)}"
+
+
+def _reap(proc) -> str:
+    """The worker's end, read after it is reaped (before, its exit status is None)."""
+    proc.join(timeout=5)
+    return death(proc.exitcode)
+
+
+def _lost_worker(current, last, proc, limit, hung: bool) -> dict:
+    if hung:
+        return _lost(current, "timeout", f"no answer within {limit:g} s (per-call "
+                     f"timeout) during: {last}")
+    return _lost(current, "crashed", f"the process died, {_reap(proc)}, during: {last}")
+
+
 def _supervise(proc, conn, pending, results, opts, on_result=None):
     """Relay one worker's messages; returns an import error message or None. A worker's
-    'import' and 'warm-up' beats get IMPORT_TIMEOUT (a JIT compiles on its first call),
-    every other call the per-call timeout."""
-    current, last, limit = pending[0], "start", IMPORT_TIMEOUT
+    'import' and 'warm-up' beats get the import timeout (a JIT compiles on its first
+    call), every other call the per-call timeout. A hang or death before the first
+    function began is an import error."""
+    import_timeout = getattr(opts, "import_timeout", None) or IMPORT_TIMEOUT
+    current, last, limit, importing = pending[0], "start", import_timeout, True
     while True:
-        if not conn.poll(limit):
-            proc.kill()
-            results[current] = _lost(current, "timeout", f"no answer within {limit:g}"
-                                     f" s (per-call timeout) during: {last}")
-            pending.remove(current)
-            if on_result is not None:
-                on_result(current, results[current])
-            return None
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            results[current] = _lost(current, "crashed", f"the process died (exit code "
-                                     f"{proc.exitcode}) during: {last}")
+        hung = not conn.poll(limit)
+        msg = None if hung else _receive(conn)
+        if msg is None:
+            if hung:
+                proc.kill()
+            if importing:
+                return _import_lost(import_timeout, proc, hung)
+            results[current] = _lost_worker(current, last, proc, limit, hung)
             pending.remove(current)
             if on_result is not None:
                 on_result(current, results[current])
@@ -178,11 +211,12 @@ def _supervise(proc, conn, pending, results, opts, on_result=None):
         if msg[0] == "import_error":
             return msg[1]
         if msg[0] == "begin":
-            current, last = msg[1], "start"
+            current, last, importing = msg[1], "start", False
         elif msg[0] == "beat":
             slow = msg[2] == "import" or msg[2].startswith("warm-up")
-            last, limit = msg[2], (max(IMPORT_TIMEOUT, opts.timeout) if slow else opts.timeout)
+            last, limit = msg[2], (max(import_timeout, opts.timeout) if slow else opts.timeout)
         elif msg[0] == "result":
+            importing = False
             results[msg[1]] = msg[2]
             pending.remove(msg[1])
             if on_result is not None:

@@ -41,7 +41,10 @@ BAD_CONV = [
     ("bias rank 2", (X, W, np.zeros((6, 1))), {}, ValueError, r"bias must have 1 dim"),
     ("groups 0", (X, W), {"groups": 0}, ValueError, r"groups must be >= 1"),
     ("unknown algorithm", (X, W), {"algorithm": "winograd"}, ValueError, r"algorithm must be"),
-    ("empty batch", (np.zeros((0, 4, 5, 5)), W), {}, ValueError, r"empty arrays"),
+    ("no channels", (np.zeros((2, 0, 5, 5)), np.zeros((6, 0, 3, 3))), {}, ValueError,
+     r"only the batch may be empty.*\(2, 0, 5, 5\)"),
+    ("no output channels", (X, np.zeros((0, 4, 3, 3))), {}, ValueError,
+     r"only the batch may be empty"),
 ]
 
 

@@ -1,0 +1,171 @@
+"""An empty batch (N = 0) as PyTorch: the empty result of the right shape and empty (or
+zero) gradients, operator by operator against torch. And non-finite inputs: the FFT
+algorithm never returns the convolution theorem's NaN smear, and a NaN or inf weight
+stays in the grad_x entries it touches, as in torch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnnref import reference as ref
+
+
+def _torch_grads(fn, *arrays):
+    """(output, grads of every array) of fn(*tensors) with a zero upstream gradient."""
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    out.backward(torch.zeros_like(out))
+    return out.detach().numpy(), [t.grad.numpy() if t.grad is not None else None for t in ts]
+
+
+def _same(got, want, what):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, torch {want.shape}"
+    np.testing.assert_array_equal(got, want, err_msg=what)
+
+
+X0 = np.zeros((0, 3, 6, 5))
+W = np.random.default_rng(0).standard_normal((4, 3, 3, 3))
+B = np.random.default_rng(1).standard_normal(4)
+
+EMPTY_WINDOWED = [   # (name, reference forward, reference backward, torch twin)
+    ("conv2d", lambda x: ref.conv2d(x, W, B, padding=1),
+     lambda g, x: ref.conv2d_backward(g, x, W, B, padding=1)[0],
+     lambda x: F.conv2d(x, torch.tensor(W), torch.tensor(B), padding=1)),
+    ("max_pool2d", lambda x: ref.max_pool2d(x, 2, ceil_mode=True),
+     lambda g, x: ref.max_pool2d_backward(g, x, 2, ceil_mode=True),
+     lambda x: F.max_pool2d(x, 2, ceil_mode=True)),
+    ("avg_pool2d", lambda x: ref.avg_pool2d(x, 3, 2, 1),
+     lambda g, x: ref.avg_pool2d_backward(g, x, 3, 2, 1),
+     lambda x: F.avg_pool2d(x, 3, 2, 1)),
+    ("global_avg_pool2d", ref.global_avg_pool2d, ref.global_avg_pool2d_backward,
+     lambda x: F.adaptive_avg_pool2d(x, 1)),
+    ("global_max_pool2d", ref.global_max_pool2d, ref.global_max_pool2d_backward,
+     lambda x: F.adaptive_max_pool2d(x, 1)),
+    ("batch_norm train", lambda x: ref.batch_norm(x, None, None, training=True),
+     lambda g, x: ref.batch_norm_backward(g, x, None, None, training=True)[0],
+     lambda x: F.batch_norm(x, None, None, training=True)),
+    ("batch_norm eval", lambda x: ref.batch_norm(x, np.zeros(3), np.ones(3)),
+     lambda g, x: ref.batch_norm_backward(g, x, np.zeros(3), np.ones(3))[0],
+     lambda x: F.batch_norm(x, torch.zeros(3, dtype=x.dtype), torch.ones(3, dtype=x.dtype))),
+    ("relu", ref.relu, ref.relu_backward, F.relu),
+    ("sigmoid", ref.sigmoid, ref.sigmoid_backward, torch.sigmoid),
+    ("softmax", lambda x: ref.softmax(x, 1), lambda g, x: ref.softmax_backward(g, x, 1),
+     lambda x: F.softmax(x, 1)),
+    ("log_softmax", lambda x: ref.log_softmax(x, -1),
+     lambda g, x: ref.log_softmax_backward(g, x, -1), lambda x: F.log_softmax(x, -1)),
+]
+
+
+@pytest.mark.parametrize("name, fwd, bwd, twin", EMPTY_WINDOWED,
+                         ids=[c[0] for c in EMPTY_WINDOWED])
+def test_an_empty_batch_gives_what_torch_gives(name, fwd, bwd, twin):
+    want, (want_grad,) = _torch_grads(twin, X0)
+    out = fwd(X0)
+    _same(out, want, f"{name} output")
+    _same(bwd(np.zeros_like(out), X0), want_grad, f"{name} grad_x")
+
+
+def test_empty_batch_parameter_gradients_are_zero_as_torch():
+    g = np.zeros((0, 4, 6, 5))
+    gx, gw, gb = ref.conv2d_backward(g, X0, W, B, padding=1)
+    _, (tx, tw, tb) = _torch_grads(lambda x, w, b: F.conv2d(x, w, b, padding=1), X0, W, B)
+    for got, want, what in ((gx, tx, "grad_x"), (gw, tw, "grad_weight"), (gb, tb, "grad_bias")):
+        _same(got, want, f"conv2d_backward {what}")
+    w3, b3 = np.ones(3), np.zeros(3)
+    gx, gw, gb = ref.batch_norm_backward(np.zeros_like(X0), X0, None, None, w3, b3, True)
+    _, (tx, tw, tb) = _torch_grads(lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
+                                   X0, w3, b3)
+    for got, want, what in ((gx, tx, "grad_x"), (gw, tw, "grad_weight"), (gb, tb, "grad_bias")):
+        _same(got, want, f"batch_norm_backward {what}")
+    stats = ref.batch_norm_running_stats(X0, np.full(3, 0.5), np.full(3, 2.0))
+    _same(stats[0], np.full(3, 0.5), "running_mean after an empty batch (torch: unchanged)")
+    _same(stats[1], np.full(3, 2.0), "running_var after an empty batch (torch: unchanged)")
+
+
+def test_empty_batch_dense_and_losses_as_torch():
+    x, w, b = np.zeros((0, 5)), np.ones((2, 5)), np.ones(2)
+    want, (tx, tw, tb) = _torch_grads(F.linear, x, w, b)
+    _same(ref.dense(x, w, b), want, "dense")
+    for got, w_, what in zip(ref.dense_backward(np.zeros((0, 2)), x, w, b), (tx, tw, tb),
+                             ("grad_x", "grad_weight", "grad_bias")):
+        _same(got, w_, f"dense_backward {what}")
+    a, y, t = np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, np.int64)
+    with torch.no_grad():
+        mse = F.mse_loss(torch.tensor(a), torch.tensor(y), reduction="sum") / (2 * 0)
+        ce = F.cross_entropy(torch.tensor(a), torch.tensor(t))
+        bce = F.binary_cross_entropy(torch.tensor(a), torch.tensor(y))
+    for got, want, what in ((ref.quadratic_loss(a, y), mse, "quadratic_loss"),
+                            (ref.cross_entropy(a, t), ce, "cross_entropy"),
+                            (ref.binary_cross_entropy(a, y), bce, "binary_cross_entropy")):
+        _same(got, want.numpy(), what)
+    _same(ref.cross_entropy_backward(1.0, a, t), np.zeros((0, 3)), "cross_entropy_backward")
+    _same(ref.one_hot(t, 3), np.zeros((0, 3)), "one_hot")
+
+
+def test_channels_empty_conv_and_pooling_refused_batch_norm_empty():
+    """C = 0: torch's conv2d returns an (N, 0, Ho, Wo) result that ignores the weight's 4
+    output channels, and its pooling refuses; both are refused here, with the shapes."""
+    x = np.zeros((2, 0, 5, 5))
+    with pytest.raises(ValueError, match=r"conv2d: only the batch may be empty.*\(2, 0, 5, 5\)"):
+        ref.conv2d(x, np.zeros((4, 0, 3, 3)))
+    with pytest.raises(ValueError, match=r"max_pool2d: only the batch may be empty"):
+        ref.max_pool2d(x, 2)
+    with torch.no_grad():
+        want = F.batch_norm(torch.tensor(x), None, None, training=True).numpy()
+    _same(ref.batch_norm(x, None, None, training=True), want, "batch_norm with C = 0")
+
+
+# --- non-finite inputs ------------------------------------------------------------------
+
+def _torch_conv(x, w, **kw):
+    with torch.no_grad():
+        return F.conv2d(torch.tensor(x), torch.tensor(w), **kw).numpy()
+
+
+# The direct algorithm's own overflow and inf - inf warnings are torch's results too.
+@pytest.mark.filterwarnings("ignore:.*encountered in matmul:RuntimeWarning")
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e308])
+@pytest.mark.parametrize("where", ["x", "weight"])
+def test_fft_never_smears_non_finite_values(bad, where):
+    """Two NaNs in x made 440 of 512 FFT outputs NaN (torch: only the outputs whose windows
+    hold them); an inf made every output NaN; 1e308 overflows the transform."""
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 2, 8, 8)), rng.standard_normal((4, 2, 3, 3))
+    if where == "x":
+        x[0, 1, 2, 3] = bad
+        x[1, 0, 6, 6] = bad
+    else:
+        w[1, 0, 0, 2] = bad
+    want = _torch_conv(x, w, padding=1)
+    for algorithm in ("fft", "auto"):
+        got = ref.conv2d(x, w, padding=1, algorithm=algorithm)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=algorithm)
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want), err_msg=algorithm)
+        finite = np.isfinite(want)
+        np.testing.assert_allclose(got[finite], want[finite], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ("auto",) + ref.BACKWARD_METHODS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_a_non_finite_weight_stays_where_it_touches(method, bad, stride):
+    """A 4x4 ramp with one NaN or inf weight tap, at stride 1 and 2: grad_x is non-finite
+    exactly where torch's is (the zero padding of grad_out must not multiply the bad
+    tap; before, every entry was NaN)."""
+    x = np.arange(16.).reshape(1, 1, 4, 4)
+    w = np.ones((1, 1, 3, 3))
+    w[0, 0, 0, 0] = bad
+    g = np.random.default_rng(3).standard_normal(_torch_conv(x, w, padding=1,
+                                                             stride=stride).shape)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    F.conv2d(xt, wt, padding=1, stride=stride).backward(torch.tensor(g))
+    gx, gw, _ = ref.conv2d_backward(g, x, w, padding=1, stride=stride, method=method)
+    want = xt.grad.numpy()
+    np.testing.assert_array_equal(np.isfinite(gx), np.isfinite(want))
+    assert np.isfinite(gx).sum() > 0
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(gx[finite], want[finite], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-12, atol=1e-12)
