@@ -100,8 +100,9 @@ def comparison_markdown(rows) -> list[str]:
     flagged = [r for r in rows if r["verdict"] in ("regression", "improvement")]
     out = ["## Comparison with the saved run", "",
            f"{sum(r['verdict'] == 'regression' for r in rows)} regressions, "
-           f"{sum(r['verdict'] == 'improvement' for r in rows)} improvements beyond 3 sigma "
-           f"of the measured noise, out of {len(rows)} measurements.", ""]
+           f"{sum(r['verdict'] == 'improvement' for r in rows)} improvements beyond the threshold "
+           f"(sigmas of the measured noise and a minimum change), out of {len(rows)} "
+           f"measurements.", ""]
     return out + _md_table(["measurement", "old", "new", "new/old", "noise sigma", "verdict"],
                            [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
                              "" if r["sigma"] is None else f"{r['sigma']:.1%}", r["verdict"]]
