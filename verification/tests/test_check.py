@@ -156,6 +156,22 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
                      "--max-examples", "5"]) == 0
 
 
+def test_ops_before_impl_and_a_missing_file(capsys):
+    """`cnnref check --ops conv2d IMPL` (the README's order): --ops leaves IMPL alone; a
+    missing file says so instead of 'No module named'."""
+    impl = str(IMPLS / "numpy_ok.py")
+    assert cli.main(["check", "--ops", "conv2d", "conv2d_backward", impl, "--max-examples",
+                     "3"]) == 0
+    out = capsys.readouterr().out
+    assert "conv2d " in out and "conv2d_backward " in out and "2 passed" in out, out
+    assert cli.main(["check", "--ops", "conv2d"]) == 2
+    assert "IMPL is required" in capsys.readouterr().err
+    assert cli.main(["check", str(IMPLS / "no_such_file.py")]) == 2
+    err = capsys.readouterr()
+    assert "no_such_file.py: no such file or directory" in err.out + err.err
+    assert "No module named" not in err.out + err.err
+
+
 def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     """One item per function and family; the failing family fails, later ones skip."""
     root = pathlib.Path(__file__).parents[2]
@@ -172,6 +188,15 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     undefined = sum(5 for op in CHECKABLE if not op.startswith("conv"))
     assert f"1 failed, 9 passed, {3 + undefined} skipped" in out.stdout, out.stdout
     assert "bias gradient averaged" in out.stdout
+    # in the repository root (testpaths: the whole suite), the battery alone, unless test
+    # paths are given
+    alone = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    assert f"1 failed, 9 passed, {3 + undefined} skipped" in alone.stdout, alone.stdout
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "test_own.py").write_text("def test_own():\n    assert 1 + 1 == 2\n")
+    both = subprocess.run(cmd + ["own/test_own.py"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)
+    assert f"1 failed, 10 passed, {3 + undefined} skipped" in both.stdout, both.stdout
     quiet = subprocess.run([sys.executable, "-m", "pytest", *plugin,
                             "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
