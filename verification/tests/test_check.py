@@ -188,6 +188,10 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     undefined = sum(5 for op in CHECKABLE if not op.startswith("conv"))
     assert f"1 failed, 9 passed, {3 + undefined} skipped" in out.stdout, out.stdout
     assert "bias gradient averaged" in out.stdout
+    quiet = subprocess.run([sys.executable, "-m", "pytest", *plugin,
+                            "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)
+    assert "no tests ran" in quiet.stdout, "the plugin must do nothing without --cnnref-impl"
     # in the repository root (testpaths: the whole suite), the battery alone, unless test
     # paths are given
     alone = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
@@ -197,10 +201,6 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     both = subprocess.run(cmd + ["own/test_own.py"], cwd=tmp_path, env=env, capture_output=True,
                           text=True)
     assert f"1 failed, 10 passed, {3 + undefined} skipped" in both.stdout, both.stdout
-    quiet = subprocess.run([sys.executable, "-m", "pytest", *plugin,
-                            "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True)
-    assert "no tests ran" in quiet.stdout, "the plugin must do nothing without --cnnref-impl"
 
 
 # --- pooling, batch norm, activations, losses, dense ---------------------------------------
