@@ -234,3 +234,7 @@ def render_markdown(data) -> str:
 
 def render_html(data) -> str:
     return correctness_render.html(data)
+
+
+def headline(data) -> list:
+    return correctness_render.headline(data)

@@ -252,9 +252,36 @@ def workspace(rows) -> list[dict]:
                   key=lambda r: (r["dtype"], r["cap"]))
 
 
+# The headline ratios: (key, label, op, case, dtype, baseline, algorithm); each is
+# baseline time / algorithm time, so > 1 means the reference is faster.
+HEADLINE = (
+    ("im2col_vs_loops", "im2col over the documents' loops", "conv_forward", "documents_p0",
+     "float64", "loops", "im2col"),
+    ("f64_vs_torch", "im2col vs PyTorch, float64", "conv_forward", "resnet3x3", "float64",
+     "torch", "im2col"),
+    ("f32_vs_torch", "im2col vs PyTorch, float32", "conv_forward", "resnet3x3", "float32",
+     "torch", "im2col"),
+    ("bwd_f64_vs_torch", "backward vs PyTorch, float64", "conv_backward", "resnet3x3",
+     "float64", "torch", "auto"),
+    ("bwd_f32_vs_torch", "backward vs PyTorch, float32", "conv_backward", "resnet3x3",
+     "float32", "torch", "auto"),
+)
+
+
+def headline_ratios(rows) -> dict[str, float | None]:
+    """key -> baseline time / reference time of HEADLINE, None where the run lacks a row
+    (a trend over runs skips it; the targets report it as an error)."""
+    out = {}
+    for k, _, op, case, dtype, base, algo in HEADLINE:
+        a, b = rows.get((op, case, dtype, base)), rows.get((op, case, dtype, algo))
+        out[k] = None if a is None or b is None else a["median"] / b["median"]
+    return out
+
+
 def build(run_dir) -> dict:
     """The dashboard provider entry point: load and compute."""
-    return compute(load(run_dir))
+    raw = load(run_dir)
+    return {**compute(raw), "headline": headline_ratios(index(raw))}
 
 
 def compare_runs(old_raw, new_raw, sigmas: float = REGRESSION_SIGMAS,
