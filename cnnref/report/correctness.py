@@ -157,6 +157,7 @@ def formula_rows(items, ratios) -> list[dict]:
         funcs = sorted({f"{t['file']}::{t['func']}" for t in tests})
         rows.append({"id": f.id, "what": f.what, "source": f.source, "status": status,
                      "why": why, "tests": funcs, "cases": len(tests),
+                     "failing": sorted({t["node"] for t in tests if t["outcome"] == "failed"}),
                      "passed": sum(t["outcome"] == "passed" for t in tests),
                      "examples": sum(t["examples"] for t in tests),
                      "methods": sorted({method_of(t["func"]) for t in tests}),

@@ -115,20 +115,32 @@ def headline(data) -> list[Figure]:
     failed or not verified, of the catalogue's IDs."""
     c, total = data["counts"], sum(data["counts"].values())
     bad = c["failed"] + c["not verified"]
+    ids = [r["id"] for r in data["formulas"] if r["status"] in ("failed", "not verified")]
+    others = len(data["problems"]) - len(ids)
+    detail = (", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+              if ids else "none") + (f"; {others} other problems (see Correctness)"
+                                     if others else "")
     return [Figure("formulas verified", f"{c['verified']} / {total}",
                    "ok" if c["verified"] else "bad",
                    f"{c['not verifiable']} not verifiable here (the documents' own "
                    f"machine and data)"),
             Figure("verified with erratum", str(c["verified with erratum"]), "ok",
                    f"{len(data['errata'])} errata in the documents, corrected and tested"),
-            Figure("formulas failed or not verified", str(bad), "bad" if bad else "ok",
-                   ", ".join(p.split(":")[0] for p in data["problems"][:6]) or "none")]
+            Figure("formulas failed or not verified",
+                   f"{bad} · {others} other problems" if others else str(bad),
+                   "bad" if bad or others else "ok", detail)]
 
 
 def _formula_row_html(r) -> list[str]:
     """formula_cells as HTML: Markdown rendered, the backing tests behind their count."""
     cells = [markup.inline(c) for c in formula_cells(r)]
-    cells[6] = markup.item_list(r["tests"], "tests") if r["tests"] else "NONE"
+    # test node ids are long: always behind their count, so a row stays one line or two
+    cells[6] = markup.item_list(r["tests"], "test", limit=0) if r["tests"] else "NONE"
+    if r["errata"]:         # the erratum IDs are long: behind their count too
+        cells[7] = markup.inline(r["status"]) + markup.item_list(r["errata"], "erratum",
+                                                                 limit=0, plural="errata")
+    elif r["status"] == "failed":
+        cells[7] = "failed" + markup.item_list(r["failing"], "failing test", limit=0)
     return cells
 
 
@@ -136,7 +148,7 @@ def html(data) -> str:
     parts = [f"<p>{markup.inline(h)}</p>" for h in header_lines(data)]
     if data["problems"]:
         parts.append('<p class="bad">Problems:</p>' + markup.item_list(data["problems"],
-                                                                       "problems"))
+                                                                       "problem"))
     else:
         parts.append('<p class="ok">No problems: every ID is backed by a passing test.</p>')
     rows = data["formulas"]
@@ -152,6 +164,6 @@ def html(data) -> str:
     parts.append(markup.details(f"<b>Errata</b> ({len(data['errata'])})", markup.table(
         ERRATA_HEAD, [erratum_cells(e) for e in data["errata"]],
         ["ok" if e["outcome"] == "passed" else "bad" for e in data["errata"]])))
-    parts.append(markup.details("How to read this section", "<ul>" + "".join(
+    parts.append(markup.details(f"How to read this section ({len(LEGEND)} notes)", "<ul>" + "".join(
         f"<li>{markup.inline(x)}</li>" for x in LEGEND) + "</ul>"))
     return "\n".join(parts)

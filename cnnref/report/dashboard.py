@@ -164,7 +164,8 @@ nav a { margin-right: 1em; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top;
          white-space: pre-line; }
-td { min-width: 4em; max-width: 38em; }
+td { min-width: 3em; max-width: 36em; }
+td:nth-child(2) { min-width: 14em; }     /* the "what" of a row: never a narrow strip */
 th { background: #f0f0f0; }
 tr.ok td:last-child, p.ok { color: #1a7f37; }
 tr.bad td:last-child, p.bad { color: #c62828; font-weight: bold; }
@@ -179,6 +180,7 @@ footer h2 { font-size: 14px; border: none; }
   body { padding: 0 8px 2em; font-size: 15px; }
   .band { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 6px; }
   .fig .value { font-size: 1.2em; }
+  .fig .detail { display: none; }   /* the tile's title and the sections say it */
   table { font-size: 12px; }
 }
 @media print {

@@ -60,5 +60,5 @@ def render_html(data) -> str:
             for i, r in enumerate(data["runs"])]
     return (f"<p>Every saved run of profile <code>{data['profile']}</code> in this output "
             f"folder's runs/ (baseline time / reference time: &gt; 1 is faster).</p>"
-            + markup.details(f"{len(rows)} runs", markup.table(
+            + markup.details(markup.count(len(rows), "run"), markup.table(
                 ["run", "created"] + [label for _, label in keys], rows)))

@@ -48,4 +48,4 @@ def render_html(data) -> str:
     cls = "bad" if data["failed"] else "ok"
     first, *failed = _lines(data)
     return f'<p class="{cls}">{escape(first)}</p>' + (
-        markup.item_list(failed, "failed tests") if failed else "")
+        markup.item_list(failed, "failed test") if failed else "")

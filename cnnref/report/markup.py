@@ -30,13 +30,18 @@ def details(summary: str, body: str, open_: bool = False) -> str:
             f"</details>")
 
 
-def item_list(items, noun: str) -> str:
-    """A list of strings: up to COLLAPSE_AFTER shown, a longer one behind 'N <noun>'."""
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """count(1, 'test') -> '1 test'; count(3, 'erratum', 'errata') -> '3 errata'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def item_list(items, noun: str, limit: int = COLLAPSE_AFTER, plural: str | None = None) -> str:
+    """A list of strings: up to `limit` shown, a longer one behind 'N <noun(s)>'."""
     items = list(items)
     body = "<ul class=\"compact\">" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>"
-    if len(items) <= COLLAPSE_AFTER:
+    if len(items) <= limit:
         return body
-    return details(f"{len(items)} {noun}", body)
+    return details(count(len(items), noun, plural), body)
 
 
 def table(head, rows, classes=None, raw=()) -> str:
@@ -68,6 +73,7 @@ class Figure:
 
 def figure(f: Figure) -> str:
     cls = f"fig {f.status}".strip()
-    return (f'<div class="{cls}"><div class="label">{inline(f.label)}</div>'
+    return (f'<div class="{cls}" title="{escape(f.detail)}">'
+            f'<div class="label">{inline(f.label)}</div>'
             f'<div class="value">{inline(f.value)}</div>'
             + (f'<div class="detail">{inline(f.detail)}</div>' if f.detail else "") + "</div>")

@@ -258,4 +258,4 @@ def _html_comparison(comparison) -> list[str]:
     return ["<h3>Comparison with the saved run</h3>" + "".join(
                 f'<p class="{"bad" if flagged else "ok"}">{escape(line)}</p>'
                 for line in comparison_markdown(comparison)[2:3]),
-            markup.details(f"{len(comparison)} measurements compared", table)]
+            markup.details(markup.count(len(comparison), "measurement") + " compared", table)]

@@ -175,8 +175,9 @@ def line_chart(title: str, series: dict, xlabel: str, ylabel: str, logx: bool = 
            f'{escape(title)}</text>',
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" '
            f'stroke="#999"/>']
+    whole = all(float(x).is_integer() for x in xs)      # run numbers, epochs, steps
     for t in _ticks(xlo, xhi, logx):
-        if xlo <= t <= xhi and t > 0:
+        if xlo <= t <= xhi and t > 0 and (not whole or float(t).is_integer()):
             x = left + fx(t) * pw
             out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" '
                        f'{FONT}>{_fmt(t)}</text>')
