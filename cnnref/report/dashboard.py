@@ -145,6 +145,7 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px;
        padding: 0 12px 2em; color: #222; line-height: 1.4; }
 h1 { margin: 0.5em 0 0.1em; font-size: 1.6em; }
 h2 { border-bottom: 1px solid #ddd; padding-bottom: 2px; margin-top: 1.5em; }
+p, li { overflow-wrap: break-word; }   /* a long test id or path wraps, never widens */
 .sub, .note { margin: 0.2em 0; color: #555; font-size: 13px; }
 .band { display: grid; grid-template-columns: repeat(auto-fill, minmax(165px, 1fr));
         gap: 8px; margin: 0.6em 0; }

@@ -160,7 +160,7 @@ def plots(data) -> list[str]:
             series[label].append(r[f"vs_{base}"])
     series = {k: v for k, v in series.items() if any(v)}
     return [svg.bar_chart("im2col forward: speed-up over each baseline (dashed: 1)", cats,
-                          series, unit="x faster", log=True, width=560, label_w=150,
+                          series, unit="x faster", log=True, width=500, label_w=140,
                           bar_h=11, reference_line=1.0, legend_below=True)]
 
 

@@ -94,15 +94,21 @@ def synthetic_run():
 
 def _junit_every_id() -> str:
     """A junit.xml where each catalogue ID is backed by four passing tests with long node
-    ids (the real suite's shape), so the dashboard's collapsed lists are exercised."""
+    ids (the real suite's shape), so the dashboard's collapsed lists are exercised, and
+    one failing test."""
     from cnnref.report.formulas import IDS
     cases = "".join(
         f'<testcase classname="verification.tests.test_{fid.lower()}_family" '
         f'name="test_{fid.lower()}_matches_torch_on_a_rather_long_parametrised_case[{k}-float64]"'
         f' time="0.1"><properties><property name="formulas" value="{fid}" /></properties>'
         f"</testcase>" for fid in IDS for k in range(4))
+    # a failing test with a long id and no formula: a line that must wrap, not widen
+    cases += ('<testcase classname="verification.tests.test_errata" name="test_errata_'
+              'context_in_the_seeds_with_a_name_long_enough_to_overflow_a_phone" time="0.1">'
+              '<failure message="x">x</failure></testcase>')
     return ('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" '
-            f'tests="{4 * len(IDS)}" time="12.5">{cases}</testsuite></testsuites>')
+            f'tests="{4 * len(IDS) + 1}" failures="1" time="12.5">{cases}</testsuite>'
+            '</testsuites>')
 
 
 def write_dashboard_run(root, runs: int = 2):
