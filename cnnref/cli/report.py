@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -63,6 +64,8 @@ def register(subparsers) -> None:
                    help="--compare: and beyond this relative change (default %(default)g)")
     p.add_argument("--note", default="", help="a line on the machine and its load, shown "
                    "in the dashboard's footer (reference runs name their machine)")
+    p.add_argument("--replace", action="store_true",
+                   help="replace reports of another profile in OUT (refused otherwise)")
     p.add_argument("--out", default=DEFAULT_OUT,
                    help=f"output directory (default ./{DEFAULT_OUT}/; `--out reports` in "
                         f"the repository refreshes the committed reference run)")
@@ -159,9 +162,13 @@ def _suite(args) -> Path | None:
     return suite
 
 
+def _profile(args) -> str:
+    return "full" if args.full else (args.profile or "quick")
+
+
 def measure(out: Path, args) -> tuple[Path, int]:
     """A new run directory with the suite's results (when it ran) and the timings."""
-    profile = "full" if args.full else (args.profile or "quick")
+    profile = _profile(args)
     suite = _suite(args)
     run_dir = out / "runs" / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -181,6 +188,22 @@ def measure(out: Path, args) -> tuple[Path, int]:
     return run_dir, status
 
 
+def saved_profile(out: Path) -> str | None:
+    """The profile of the speed-up report already in OUT (None: there is none)."""
+    path = out / "speedup.md"
+    found = re.search(r"^Profile `(\w+)`", path.read_text(), re.M) if path.exists() else None
+    return found.group(1) if found else None
+
+
+def _guard(out: Path, profile: str, replace: bool) -> None:
+    """Reports of one profile are never replaced by another's (the committed reference
+    run by a `--profile ci` run, say) unless asked."""
+    old = saved_profile(out)
+    if old and old != profile and not replace:
+        raise ValueError(f"report: {out} holds a {old!r}-profile report; this one is "
+                         f"{profile!r}. Write elsewhere (--out DIR) or pass --replace")
+
+
 def _set_note(run_dir: Path, note: str) -> None:
     path = run_dir / "run.json"
     meta = json.loads(path.read_text()) if path.exists() else {}
@@ -195,9 +218,11 @@ def run(args) -> int:
             run_dir, status = Path(args.from_run).resolve(), 0
             if not run_dir.is_dir():
                 raise ValueError(f"report: --from {args.from_run}: no such run directory")
+            _guard(out, speedup.load(run_dir)["profile"], args.replace)
             if args.note:
                 _set_note(run_dir, args.note)
         else:
+            _guard(out, _profile(args), args.replace)
             run_dir, status = measure(out, args)
         compared = comparison(run_dir, args)
         paths = write_reports(run_dir, out, compared)

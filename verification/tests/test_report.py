@@ -334,6 +334,64 @@ def test_report_command_end_to_end_on_tiny_shapes(tmp_path):
     assert "Comparison with the saved run" in (tmp_path / "speedup.md").read_text()
 
 
+def test_compare_gates_on_regressions_and_refuses_other_profiles(tmp_path, synthetic_run,
+                                                                  capsys):
+    """--compare exits 1 on a regression (documents_p0 im2col 50 % slower, no repeat
+    noise), 0 when --min-change is above the change (ln 1.6 > ln 1.5), and 2 (nothing
+    rendered) for runs of different profiles."""
+    from cnnref.cli import main
+    runs = tmp_path / "runs"
+    for name, raw in (("old", synthetic_run()), ("new", synthetic_run(scale=1.5)),
+                      ("ci", {**synthetic_run(), "profile": "ci"})):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "bench.json").write_text(json.dumps(raw))
+    new, old = str(runs / "new"), str(runs / "old")
+    assert main(["report", "--from", new, "--compare", old, "--out", str(tmp_path)]) == 1
+    assert "1 regression(s)" in capsys.readouterr().err
+    assert main(["report", "--from", new, "--compare", old, "--min-change", "0.6",
+                 "--out", str(tmp_path)]) == 0
+    assert main(["report", "--from", new, "--compare", str(runs / "ci"),
+                 "--out", str(tmp_path)]) == 2
+    assert "cannot compare a 'ci'-profile run with a 'quick'-profile run" in \
+        capsys.readouterr().err
+
+
+def test_report_never_replaces_another_profiles_reports(tmp_path, synthetic_run, capsys):
+    """The committed reference run (quick) is not overwritten by a ci-profile render
+    unless --replace."""
+    from cnnref.cli import main
+    for name, profile in (("q", "quick"), ("c", "ci")):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "bench.json").write_text(
+            json.dumps({**synthetic_run(), "profile": profile}))
+    out = ["--out", str(tmp_path)]
+    assert main(["report", "--from", str(tmp_path / "runs" / "q")] + out) == 0
+    before = (tmp_path / "speedup.md").read_text()
+    assert main(["report", "--from", str(tmp_path / "runs" / "c")] + out) == 2
+    assert "holds a 'quick'-profile report" in capsys.readouterr().err
+    assert (tmp_path / "speedup.md").read_text() == before
+    assert main(["report", "--from", str(tmp_path / "runs" / "c"), "--replace"] + out) == 0
+    assert "Profile `ci`" in (tmp_path / "speedup.md").read_text()
+
+
+def test_history_plots_the_headline_ratios_of_runs_of_one_profile(tmp_path, synthetic_run):
+    """Two quick runs and a ci run: the trend has two points per ratio (the ci run is not
+    comparable); one run alone has no history."""
+    from cnnref.report import history
+    runs = tmp_path / "runs"
+    for name, raw in (("20260101-0000", synthetic_run()), ("20260102-0000", synthetic_run(2.0)),
+                      ("20260103-0000", {**synthetic_run(), "profile": "ci"})):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "bench.json").write_text(json.dumps(raw))
+    data = history.build(runs / "20260102-0000")
+    assert [r["run"] for r in data["runs"]] == ["20260101-0000", "20260102-0000"]
+    loops = [r["ratios"]["im2col_vs_loops"] for r in data["runs"]]
+    assert loops == pytest.approx([4.0 / 0.002, 4.0 / 0.004])     # loops 4 s, im2col x scale
+    (plot,) = history.plots(data)
+    assert plot.count("<circle") == 2 * len(speedup.HEADLINE)
+    assert history.build(runs / "20260103-0000") is None
+
+
 def test_training_section_renders_tables_and_inline_figures(tmp_path):
     """The training provider finds reports/training/*.json beside reports/runs/<run> and
     renders its tables as HTML with the figures inline; without results it is left out."""
