@@ -77,11 +77,15 @@ def _step(i, n, what, t0) -> None:
 
 
 def run_verification(run_dir: Path, suite: Path) -> int:
-    """pytest on `suite` with its rootdir's settings (cwd: the folder above verification/)."""
+    """pytest on `suite` with its checkout's settings (-c pyproject.toml), run from the
+    run directory: from the checkout's root, its cnnref/ folder would shadow an installed
+    cnnref (which holds the subpackages the source keeps beside it)."""
+    root = suite.parents[1]
     cmd = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
+           "-c", str(root / "pyproject.toml"), "--rootdir", str(root),
            f"--junitxml={run_dir / 'junit.xml'}"]
     env = dict(os.environ, HYPOTHESIS_PROFILE="quick", CNNREF_RECORD=str(run_dir / "record.json"))
-    return subprocess.run(cmd, cwd=suite.parents[1], env=env).returncode
+    return subprocess.run(cmd, cwd=run_dir, env=env).returncode
 
 
 def run_benchmarks(run_dir: Path, profile: str) -> dict:

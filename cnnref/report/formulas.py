@@ -52,6 +52,13 @@ def seeds_dir() -> Path | None:
                 None)
 
 
+def seed_text(number: str) -> str | None:
+    """The text of seed `number` ('000' ... '004') from seeds_dir(); None when absent."""
+    folder = seeds_dir()
+    files = sorted(folder.glob(f"{number}_*.txt")) if folder else []
+    return files[0].read_text(encoding="utf-8") if files else None
+
+
 def order_key(formula_id: str) -> tuple[str, int]:
     """'C12' -> ('C', 12): catalogue order (A1 < A2 < A10 < B1)."""
     return formula_id[0], int(formula_id[1:])

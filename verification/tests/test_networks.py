@@ -19,7 +19,7 @@ from cnnref import reference as ref
 from cnnref.reference.networks import get_network, summarize
 from cnnref import cli
 from cnnref.report.errata import ERRATA
-from cnnref.report.formulas import seeds_dir, shared_dirs
+from cnnref.report.formulas import seed_text, seeds_dir, shared_dirs
 from cnnref.verification.core.strategies import layer_stacks
 
 SEEDS = seeds_dir()
@@ -59,11 +59,11 @@ TABLE18_1 = """|1|卷积|2x1x1, S=1|3x28x28|2x28x28|
 
 
 def _seed_text(number: str) -> str:
-    files = sorted(SEEDS.glob(f"{number}_*.txt")) if SEEDS else []
-    if not files:
+    text = seed_text(number)
+    if text is None:
         pytest.skip(f"seed {number} not found (looked in {SEEDS or ', '.join(map(str, shared_dirs()))}"
                     f"; set CNNREF_SEEDS to the folder of the documents' 0NN_*.txt files)")
-    return files[0].read_text(encoding="utf-8")
+    return text
 
 
 @pytest.mark.parametrize("seed, quote", [("003", q) for q in LENET_QUOTES.values()]
