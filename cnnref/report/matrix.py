@@ -277,7 +277,8 @@ def render_html(data: dict) -> str:
             f"feature. {legend}</p>{markup.table(rows[0], rows[2:])}\n"
             f"{_html_overview(data, cols)}\n"
             f"<details><summary>Every function's grid, feature by feature "
-            f"({len(grids(data))} functions)</summary>\n{grids_html}</details>\n"
+            f"({markup.count(len(grids(data)), 'function')})</summary>\n{grids_html}"
+            f"</details>\n"
             f"<details><summary>Findings ({n_find}): each differs and refuses cell with "
             f"its case and reproduction</summary>\n{found}</details>")
 

@@ -129,6 +129,7 @@ def write_dashboard_run(root, runs: int = 2):
         (run / "record.json").write_text(json.dumps(record))
         (run / "run.json").write_text(json.dumps({"profile": "quick", "note": "test machine",
                                                   "steps": {"verification": 60.0}}))
+    (root / "matrix.json").write_text(json.dumps(_matrix()))
     epochs = [{"epoch": e, "loss": 1.0 / e, "train_acc": 0.5, "test_acc": 0.4 + e / 10}
               for e in (1, 2)]
     (root / "training").mkdir()
@@ -137,6 +138,28 @@ def write_dashboard_run(root, runs: int = 2):
          "batch": 2, "models": {"tiny": {"spec": "INPUT 1x4x4 -> FC 2", "lr": 0.1,
                                          "epochs": epochs, "params": 34}}}))
     return run
+
+
+def _matrix() -> dict:
+    """matrix.json as `cnnref matrix` writes it: two frameworks, max_pool2d's features,
+    one differing cell with a long reproduction and one refused."""
+    def cell(fw, feature, verdict, **extra):
+        return {"framework": fw, "op": "max_pool2d", "feature": feature, "verdict": verdict,
+                "convention": None, "max_error": None, "failing": 0, "cases": 5,
+                "case": None, "reproduction": None, "note": None, **extra}
+    repro = "\n".join(["import numpy as np"] + [f"x{i} = np.array([[{', '.join(['1.0'] * 30)}]])"
+                                                for i in range(12)])
+    cells = [cell(fw, f, "agrees") for fw in ("torch", "mine") for f in ("padding>0", "stride>1")]
+    cells += [cell("mine", "NaN", "differs", convention="NaN ignored (torch: NaN wins)",
+                   max_error=float("inf"), failing=2, reproduction=repro,
+                   case={"label": "examples 1", "message": "out[0, 0, 0, 0] is 1, not nan"}),
+              cell("torch", "dilation=asymmetric_and_a_rather_long_feature_name", "refuses",
+                   case={"label": "corner 3", "message": "RuntimeError: " + "pad " * 40})]
+    return {"settings": {"seed": 0, "draws": 3},
+            "frameworks": {"torch": {"installed": True, "version": "2.13.0", "seconds": 1.0},
+                           "mine": {"installed": True, "version": "-", "seconds": 0.5},
+                           "jax": {"installed": False}},
+            "cells": cells}
 
 
 @pytest.fixture

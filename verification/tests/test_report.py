@@ -290,7 +290,7 @@ def test_dashboard_layout_rules_in_headless_chromium(tmp_path, dashboard_run):
     write_reports(dashboard_run, out)
     page = out / "index.html"
     html = page.read_text(encoding="utf-8")
-    for name in ("verification", "correctness", "speedup", "training", "history"):
+    for name in ("verification", "correctness", "speedup", "training", "matrix", "history"):
         assert f'<section id="{name}">' in html, name
     assert "@media print" in html and "<script src" not in html
     _check_layout(page, tmp_path)
