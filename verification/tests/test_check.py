@@ -93,7 +93,8 @@ def test_correct_implementations_pass(name):
 
 
 def test_the_reference_itself_passes():
-    report = run_check("reference", list(CHECKABLE), FAST)
+    report = run_check(str(pathlib.Path(__file__).parents[2] / "reference"), list(CHECKABLE),
+                       FAST)
     failed = {r["op"]: r.get("failure", {}).get("message") for r in report["results"]
               if r["status"] != "pass"}
     assert not failed, f"the reference fails its own check: {failed}"
@@ -175,12 +176,16 @@ def test_ops_before_impl_and_a_missing_file(capsys):
 def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     """One item per function and family; the failing family fails, later ones skip."""
     root = pathlib.Path(__file__).parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = dict(os.environ)
     # Installed, the package's pytest11 entry point loads the plugin; naming it again
     # with -p would register it twice (pytest refuses that).
     installed = any(e.name == "cnnref" for e in entry_points(group="pytest11"))
     plugin = [] if installed else ["-p", "cnnref.verification.check.plugin"]
-    cmd = [sys.executable, "-m", "pytest", *plugin, "-q", "-rs",
+    # the console script, not `python -m pytest`: in the repository root the latter puts
+    # the checkout's cnnref/ folder (without its subpackages) before an installed cnnref
+    script = pathlib.Path(sys.executable).with_name("pytest")
+    pytest_cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pytest"]
+    cmd = [*pytest_cmd, *plugin, "-q", "-rs",
            "-p", "no:cacheprovider", f"--cnnref-impl={IMPLS / 'bug_bias_mean.py'}",
            "--cnnref-max-examples=5"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
@@ -188,7 +193,7 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     undefined = sum(5 for op in CHECKABLE if not op.startswith("conv"))
     assert f"1 failed, 9 passed, {3 + undefined} skipped" in out.stdout, out.stdout
     assert "bias gradient averaged" in out.stdout
-    quiet = subprocess.run([sys.executable, "-m", "pytest", *plugin,
+    quiet = subprocess.run([*pytest_cmd, *plugin,
                             "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
     assert "no tests ran" in quiet.stdout, "the plugin must do nothing without --cnnref-impl"
