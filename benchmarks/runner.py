@@ -176,7 +176,7 @@ def measure_gemm(profile, log):
 def environment(group: str) -> dict:
     """Which BLAS, kernel and thread counts ran, read after the timings (libraries are
     loaded by then)."""
-    # threadpoolctl is a dev dependency (optional): imported only where it is used
+    # here, not at the top: read after the timings, when the libraries are loaded
     from threadpoolctl import threadpool_info
     info = {"group": group, "python": platform.python_version(), "numpy": np.__version__,
             "machine": platform.machine(), "cpu": _cpu_model(), "cpu_count": os.cpu_count(),

@@ -8,6 +8,7 @@ parsed args, returning an exit code>)`). None of them imports torch at module le
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import cnnref
@@ -36,7 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 0 if args.command is None else 2
-    return int(args.run(args) or 0)
+    try:
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()      # here, where a closed pipe can still be caught
+        return status
+    except BrokenPipeError:
+        # the reader went away (`cnnref summary lenet5 --json | head`): stop quietly. stdout
+        # is pointed at devnull so that the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """`cnnref check IMPL`: verify your own implementation against the reference.
 
-IMPL is a .py file, a package directory or a dotted module name defining any of the
-reference's public functions (conv2d, conv2d_backward, conv_output_size, ...) with the same
+IMPL is a .py file, a package directory, a dotted module name, or a built-in framework
+adapter by its short name (torch, jax, tensorflow, onnxruntime, onnx-reference, tinygrad,
+mlx, paddle), defining any of the reference's public functions (conv2d, conv2d_backward, conv_output_size, ...) with the same
 names and signatures. Exit status: 0 all agree, 1 any disagreement, 2 usage or import error.
 """
 from __future__ import annotations
@@ -19,9 +20,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "check", help="check your own implementation against the reference",
         description=__doc__.split("\n\n", 1)[1])
-    p.add_argument("impl", metavar="IMPL", help="module: file path or dotted name")
-    p.add_argument("--ops", nargs="+", metavar="OP",
-                   help="functions to check (default: every checkable function)")
+    # IMPL is optional to argparse only so that `--ops conv2d IMPL` works: --ops takes
+    # several values, and argparse would hand it IMPL too; split_ops takes it back.
+    p.add_argument("impl", metavar="IMPL", nargs="?", help="module: file path or dotted name")
+    p.add_argument("--ops", nargs="+", metavar="OP", action="extend",
+                   help="functions to check, by name, space- or comma-separated "
+                        "(default: every checkable function)")
     p.add_argument("--max-examples", type=int, default=30,
                    help="hypothesis examples per family (default 30)")
     p.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
@@ -50,12 +54,25 @@ def _size(text: str) -> int:
     return int(value)
 
 
+def split_ops(impl: str | None, ops: list[str] | None) -> tuple[str | None, list[str]]:
+    """(IMPL, the function names) from the parsed arguments: `--ops conv2d my_conv.py`
+    leaves IMPL None and my_conv.py the last of the ops, which is taken back as IMPL."""
+    wanted = [n for op in ops or [] for n in op.split(",") if n]
+    if impl is None and wanted and wanted[-1] not in CHECKABLE:
+        impl = wanted.pop()
+    return impl, wanted
+
+
 def run(args) -> int:
     names = list(CHECKABLE)
+    args.impl, wanted = split_ops(args.impl, args.ops)
+    if args.impl is None:
+        print("cnnref check: IMPL is required: a .py file, a package directory or a dotted "
+              "module name (cnnref check --help)", file=sys.stderr)
+        return 2
     if args.ops:
-        wanted = [n for op in args.ops for n in op.split(",") if n]
         unknown = sorted(set(wanted) - set(names))
-        if unknown:
+        if unknown or not wanted:
             print(f"cnnref check: unknown function(s) {unknown}; checkable: {names}",
                   file=sys.stderr)
             return 2

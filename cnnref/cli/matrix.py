@@ -7,9 +7,10 @@ feature against the reference.
 
 Each framework runs in its own worker process, all of its cases (not stopping at the
 first disagreement); a cell is agrees / refuses / differs (with the named convention) /
-not defined. Writes reports/matrix.json (the data), reports/matrix.md, and the matrix
-section of reports/index.html when a report run exists; --json FILE writes the data
-there too. Exit status: 0, or 2 for a usage error (differences are findings, not errors).
+not defined. Writes OUT/matrix.json (the data), OUT/matrix.md, and the matrix section
+of OUT/index.html when a report run exists there (OUT: ./cnnref-reports/, as `cnnref
+report`; `--out reports` refreshes the committed reference run); --json FILE writes the
+data there too. Exit status: 0, or 2 for a usage error (differences are findings, not errors).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from cnnref.cli.report import write_reports
+from cnnref.cli.report import DEFAULT_OUT, write_reports
 from cnnref.report import matrix as report
 from cnnref.verification.frameworks import FRAMEWORKS
 from cnnref.verification.matrix.cases import matrix_cases
@@ -42,7 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--deadline", type=float, default=60.0,
                    help="seconds of cases per function after its warm-up (default 60)")
     p.add_argument("--json", metavar="FILE", help="also write the data here")
-    p.add_argument("--out", default="reports", help="output directory (default reports/)")
+    p.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"output directory (default ./{DEFAULT_OUT}/, as cnnref report)")
     p.set_defaults(run=run)
 
 
@@ -89,7 +91,7 @@ def run(args) -> int:
     print(f"cnnref matrix: {len(frameworks)} framework(s), {len(ops)} function(s), "
           f"{sum(total.values())} cases each", file=sys.stderr)
     data = run_matrix(targets_of(frameworks), settings, _Progress(total))
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     written = report.write(data, out, args.json)
     runs = sorted(p for p in (out / "runs").glob("*") if p.is_dir())
     if runs:     # the dashboard gathers every section: re-render it with the latest run

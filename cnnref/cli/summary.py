@@ -21,6 +21,15 @@ CONVENTIONS = (
     "connections: LeCun 1998 sense, per sample. RF: receptive field size / jump / centre "
     "of unit 0, in input pixels.")
 
+# The one-line grammar (reference/netspec.py), as the spec line above the table writes it.
+NOTATION = """\
+  notation: CONV K@kxk/s+p  K filters of k x k, stride s, padding p zeros on each side
+              (/s and +p are left out at 1 and 0: CONV 8@3x3+1 keeps the size)
+            POOL k/s+p  max over k x k windows, stride s (default k); AVGPOOL: the mean
+            SUBSAMPLE k  LeNet's trainable subsampling;  FC n  dense layer, n outputs
+            NAME:layer  a label;  [ ... ]*N  repeated N times;  table=NAME  partial
+              connection table (LeNet-5's C3)"""
+
 COLUMNS = (("layer", "name", "<"), ("type", "layer", "<"), ("output", "out_shape", ">"),
            ("params", "params", ">"), ("MACs", "macs", ">"), ("FLOPs fwd", "flops", ">"),
            ("FLOPs bwd", "flops_backward", ">"), ("connections", "connections", ">"),
@@ -54,7 +63,7 @@ def render(data: dict) -> str:
     t = data["totals"]
     total = ["total", "", ""] + [_cell(k, t[k]) for k in ("params", "macs", "flops",
                                                           "flops_backward", "connections")] + [""]
-    lines = [f"{data['network']}: {data['spec']}",
+    lines = [f"{data['network']}: {data['spec']}", NOTATION,
              f"batch {data['batch']}, {data['dtype']}", ""]
     lines += _table([head, first] + body + [total], [a for _, _, a in COLUMNS])
     lines += ["",

@@ -1,11 +1,12 @@
 """`cnnref train NET`: train a network in NumPy (reference.model), compare it with the
 documents' dense net on the same data (D3), optionally check it step for step against
-PyTorch (--parity), and write reports/training.md with SVG figures.
+PyTorch (--parity), and write OUT/training.md with SVG figures (OUT: ./cnnref-reports/ by
+default; results trained on other data than the saved ones are never silently replaced).
 
     cnnref train table18_1 --epochs 20          # seed 004's colour task: CNN vs dense net
     cnnref train lenet5 --parity --steps 200    # + 200 SGD steps against torch, f64 and f32
 
-Pipeline: train / parity -> reports/training/NET.json (raw results) -> training.md and
+Pipeline: train / parity -> OUT/training/NET.json (raw results) -> training.md and
 training_NET_*.svg rendered from every JSON present (cnnref/report/training.py).
 Data: lenet5 trains on scikit-learn's 8x8 handwritten digits laid out as 32x32 (the
 optional extra `pip install cnnref[train]`; without it, the generated shape task), nets
@@ -23,6 +24,7 @@ import numpy as np
 from cnnref.reference.datasets import batches, digits_to_lenet, split, to_gray
 from cnnref.reference.model import build, dense_spec
 from cnnref.reference.networks import format_network, get_network
+from cnnref.cli.report import DEFAULT_OUT
 from cnnref.report.training import write_report
 from cnnref.verification.core.tolerances import training_parity_allowed
 
@@ -61,6 +63,10 @@ def _cut(pair, n):
 
 
 def _progress(label: str, done: int, total: int, loss: float, t0: float) -> None:
+    """A bar redrawn in place on a terminal; nothing in a log file or a pipe, which get
+    the plain line train_model prints after each epoch."""
+    if not sys.stderr.isatty():
+        return
     width = 30
     fill = int(width * done / total)
     print(f"\r  {label:<28} [{'#' * fill}{'.' * (width - fill)}] {done:>5}/{total}  "
@@ -88,8 +94,10 @@ def train_model(model, train, test, epochs, batch_size, lr, seed, label, progres
         row.update(train_acc=model.evaluate(x, y)[1], test_acc=model.evaluate(xt, yt)[1])
         rows.append(row)
         if progress:
-            print(f"\n  {label} epoch {epoch + 1}: loss {row['loss']:.4f}, train "
-                  f"{row['train_acc']:.1%}, test {row['test_acc']:.1%}", file=sys.stderr)
+            print(f"{chr(10) if sys.stderr.isatty() else ''}  {label} epoch {epoch + 1}/"
+                  f"{epochs}: loss {row['loss']:.4f}, train {row['train_acc']:.1%}, test "
+                  f"{row['test_acc']:.1%} ({time.time() - t0:.0f} s)", file=sys.stderr,
+                  flush=True)
     return rows
 
 
@@ -97,9 +105,10 @@ def _gray(data):
     return [(to_gray(x), y) for x, y in data]
 
 
-def run_training(args) -> dict:
-    """Train the CNN and the dense nets of D3; the JSON-ready result."""
-    train, test, source = load_data(args.net, args.data, args.n_train, args.n_test, args.seed)
+def run_training(args, data) -> dict:
+    """Train the CNN and the dense nets of D3 on `data` (load_data's triple); the
+    JSON-ready result."""
+    train, test, source = data
     result = {"net": args.net, "data": source, "n_train": len(train[0]),
               "n_test": len(test[0]), "epochs": args.epochs, "batch": args.batch,
               "models": {}}
@@ -137,15 +146,32 @@ def run_parity_section(args) -> dict:
             "allowed64": training_parity_allowed(args.steps, n, amplification)}
 
 
+def _refuses(old: dict, source: str, args) -> str | None:
+    """Why this run must not replace the saved results (None: it may): results on other
+    data are not comparable, and the saved file may be the committed reference."""
+    if args.parity_only or args.replace or "data" not in old or old["data"] == source:
+        return None
+    return (f"it holds results on {old['data']!r}; this run would train on {source!r}. "
+            f"Write elsewhere (--out DIR) or pass --replace")
+
+
 def run(args) -> int:
-    out = pathlib.Path(args.out)
-    (out / "training").mkdir(parents=True, exist_ok=True)
-    result = {} if args.parity_only else run_training(args)
+    out = pathlib.Path(args.out).resolve()
+    path = out / "training" / f"{args.net}.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    data = None if args.parity_only else load_data(args.net, args.data, args.n_train,
+                                                  args.n_test, args.seed)
+    why = None if data is None else _refuses(old, data[2], args)
+    if why:
+        print(f"cnnref train: not overwriting {path}: {why}", file=sys.stderr)
+        return 2
+    result = {} if data is None else run_training(args, data)
     if args.parity or args.parity_only:
         result["net"] = args.net
         result["parity"] = run_parity_section(args)
-    path = out / "training" / f"{args.net}.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
+    if data is not None and old.get("data", result["data"]) != result["data"]:
+        old = {}        # --replace: parity of the old file was on the old run's settings
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**old, **result}, indent=1))
     print(f"wrote {path} and {write_report(out)}", file=sys.stderr)
     return 0
@@ -171,5 +197,9 @@ def register(subparsers) -> None:
     p.add_argument("--parity-only", action="store_true", help="the parity run alone")
     p.add_argument("--steps", type=int, default=200, help="parity steps (default 200)")
     p.add_argument("--parity-batch", type=int, default=16)
-    p.add_argument("--out", default="reports", help="report directory (default reports/)")
+    p.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"report directory (default ./{DEFAULT_OUT}/, as cnnref report; "
+                        f"`--out reports` in the repository refreshes the committed results)")
+    p.add_argument("--replace", action="store_true",
+                   help="replace saved results that were trained on other data")
     p.set_defaults(run=run)

@@ -157,6 +157,7 @@ def formula_rows(items, ratios) -> list[dict]:
         funcs = sorted({f"{t['file']}::{t['func']}" for t in tests})
         rows.append({"id": f.id, "what": f.what, "source": f.source, "status": status,
                      "why": why, "tests": funcs, "cases": len(tests),
+                     "failing": sorted({t["node"] for t in tests if t["outcome"] == "failed"}),
                      "passed": sum(t["outcome"] == "passed" for t in tests),
                      "examples": sum(t["examples"] for t in tests),
                      "methods": sorted({method_of(t["func"]) for t in tests}),
@@ -234,3 +235,7 @@ def render_markdown(data) -> str:
 
 def render_html(data) -> str:
     return correctness_render.html(data)
+
+
+def headline(data) -> list:
+    return correctness_render.headline(data)

@@ -3,7 +3,8 @@ section of the dashboard. Pure functions of the computed data; no dates, no timi
 the same run renders byte for byte the same."""
 from __future__ import annotations
 
-from html import escape
+from cnnref.report import markup
+from cnnref.report.markup import Figure
 
 STATUS_CLASS = {"verified": "ok", "verified with erratum": "ok", "not verifiable": "na",
                 "not verified": "bad", "failed": "bad"}
@@ -76,8 +77,8 @@ LEGEND = [
     "allowed error of verification/core/tolerances.py over every harness comparison of the "
     "run; below 1 passes. n/a: the ID is checked exactly or by arithmetic, not through "
     "the harness.",
-    "Tests: pytest node ids (`pytest 'FILE::TEST'`); a test backs the IDs its name "
-    "starts with (cnnref/report/correctness.py explains the convention).",
+    "Tests: pytest node ids (`pytest 'FILE::TEST'`); a test backs the IDs of its "
+    "`@pytest.mark.formulas(...)` mark (cnnref/report/correctness.py).",
 ]
 
 
@@ -109,40 +110,60 @@ def markdown(data) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _breakable(text: str) -> str:
-    """Escaped text; test node ids (long, without spaces) may break after '/' and '_'."""
-    out = escape(text)
-    return out.replace("/", "/<wbr>").replace("_", "_<wbr>") if ".py::" in text else out
+def headline(data) -> list[Figure]:
+    """The headline band's figures: formulas verified, verified with an erratum, and
+    failed or not verified, of the catalogue's IDs."""
+    c, total = data["counts"], sum(data["counts"].values())
+    bad = c["failed"] + c["not verified"]
+    ids = [r["id"] for r in data["formulas"] if r["status"] in ("failed", "not verified")]
+    others = len(data["problems"]) - len(ids)
+    detail = (", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+              if ids else "none") + (f"; {others} other problems (see Correctness)"
+                                     if others else "")
+    return [Figure("formulas verified", f"{c['verified']} / {total}",
+                   "ok" if c["verified"] else "bad",
+                   f"{c['not verifiable']} not verifiable here (the documents' own "
+                   f"machine and data)"),
+            Figure("verified with erratum", str(c["verified with erratum"]), "ok",
+                   f"{len(data['errata'])} errata in the documents, corrected and tested"),
+            Figure("formulas failed or not verified",
+                   f"{bad} · {others} other problems" if others else str(bad),
+                   "bad" if bad or others else "ok", detail)]
 
 
-def _html_table(head, rows, classes=None) -> str:
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{classes[i]}"' if classes else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{_breakable(str(c))}</td>" for c in row) +
-                    "</tr>")
-    return f"<table><tr>{th}</tr>\n" + "\n".join(body) + "</table>\n"
+def _formula_row_html(r) -> list[str]:
+    """formula_cells as HTML: Markdown rendered, the backing tests behind their count."""
+    cells = [markup.inline(c) for c in formula_cells(r)]
+    # test node ids are long: always behind their count, so a row stays one line or two
+    cells[6] = markup.item_list(r["tests"], "test", limit=0) if r["tests"] else "NONE"
+    if r["errata"]:         # the erratum IDs are long: behind their count too
+        cells[7] = markup.inline(r["status"]) + markup.item_list(r["errata"], "erratum",
+                                                                 limit=0, plural="errata")
+    elif r["status"] == "failed":
+        cells[7] = "failed" + markup.item_list(r["failing"], "failing test", limit=0)
+    return cells
 
 
 def html(data) -> str:
-    parts = [f"<p>{escape(h)}</p>" for h in header_lines(data)]
+    parts = [f"<p>{markup.inline(h)}</p>" for h in header_lines(data)]
     if data["problems"]:
-        parts.append('<p class="bad">Problems:</p><ul>' + "".join(
-            f'<li class="bad">{escape(p)}</li>' for p in data["problems"]) + "</ul>")
+        parts.append('<p class="bad">Problems:</p>' + markup.item_list(data["problems"],
+                                                                       "problem"))
     else:
         parts.append('<p class="ok">No problems: every ID is backed by a passing test.</p>')
     rows = data["formulas"]
-    parts.append("<h3>Formulas</h3>" + _html_table(
-        FORMULA_HEAD, [formula_cells(r, "\n") for r in rows],
-        [STATUS_CLASS[r["status"]] for r in rows]))
+    parts.append("<h3>Formulas</h3>" + markup.table(
+        FORMULA_HEAD, [_formula_row_html(r) for r in rows],
+        [STATUS_CLASS[r["status"]] for r in rows], raw=range(len(FORMULA_HEAD))))
     ex = data["examples"]
-    parts.append("<h3>The documents' worked examples beside ours</h3>" + _html_table(
-        EXAMPLE_HEAD, [example_cells(e) for e in ex],
-        ["ok" if e["agree"] else "na" if e["agree"] is None or e["erratum"] else "bad"
-         for e in ex]))
-    parts.append(f"<h3>Errata ({len(data['errata'])})</h3>" + _html_table(
+    parts.append(markup.details(
+        f"<b>The documents' worked examples beside ours</b> ({len(ex)})", markup.table(
+            EXAMPLE_HEAD, [example_cells(e) for e in ex],
+            ["ok" if e["agree"] else "na" if e["agree"] is None or e["erratum"] else "bad"
+             for e in ex])))
+    parts.append(markup.details(f"<b>Errata</b> ({len(data['errata'])})", markup.table(
         ERRATA_HEAD, [erratum_cells(e) for e in data["errata"]],
-        ["ok" if e["outcome"] == "passed" else "bad" for e in data["errata"]]))
-    parts.append("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in LEGEND) + "</ul>")
+        ["ok" if e["outcome"] == "passed" else "bad" for e in data["errata"]])))
+    parts.append(markup.details(f"How to read this section ({len(LEGEND)} notes)", "<ul>" + "".join(
+        f"<li>{markup.inline(x)}</li>" for x in LEGEND) + "</ul>"))
     return "\n".join(parts)

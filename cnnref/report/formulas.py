@@ -28,12 +28,35 @@ def parse(text: str) -> tuple[Formula, ...]:
     return tuple(Formula(*m.groups()) for m in map(ROW.match, text.splitlines()) if m)
 
 
+def shared_dirs() -> list[Path]:
+    """Where the documents' shared folder may be: $CNNREF_SHARED, ../shared beside the
+    repository (CI clones), /work/shared."""
+    out = [Path(os.environ["CNNREF_SHARED"])] if os.environ.get("CNNREF_SHARED") else []
+    return out + [ROOT.parent / "shared", Path("/work/shared")]
+
+
 def formulas_md() -> Path | None:
-    """FORMULAS.md where a checkout has it: $CNNREF_SHARED, ../shared beside the repository
-    (CI clones), /work/shared; None when absent (users' clones)."""
-    candidates = [Path(os.environ["CNNREF_SHARED"])] if os.environ.get("CNNREF_SHARED") else []
-    candidates += [ROOT.parent / "shared", Path("/work/shared")]
-    return next((p / "FORMULAS.md" for p in candidates if (p / "FORMULAS.md").exists()), None)
+    """FORMULAS.md in the first of shared_dirs() that has it; None when absent (users'
+    clones)."""
+    return next((p / "FORMULAS.md" for p in shared_dirs() if (p / "FORMULAS.md").exists()),
+                None)
+
+
+def seeds_dir() -> Path | None:
+    """The folder of the documents' text files (000_*.txt ... 004_*.txt): $CNNREF_SEEDS,
+    else seeds/ in the first of shared_dirs() that has it; None when absent. The tests
+    that quote the documents skip without it."""
+    if os.environ.get("CNNREF_SEEDS"):
+        return Path(os.environ["CNNREF_SEEDS"])
+    return next((p / "seeds" for p in shared_dirs() if any((p / "seeds").glob("0*.txt"))),
+                None)
+
+
+def seed_text(number: str) -> str | None:
+    """The text of seed `number` ('000' ... '004') from seeds_dir(); None when absent."""
+    folder = seeds_dir()
+    files = sorted(folder.glob(f"{number}_*.txt")) if folder else []
+    return files[0].read_text(encoding="utf-8") if files else None
 
 
 def order_key(formula_id: str) -> tuple[str, int]:

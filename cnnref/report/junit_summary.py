@@ -6,6 +6,9 @@ import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path
 
+from cnnref.report import markup
+from cnnref.report.markup import Figure
+
 
 def build(run_dir) -> dict:
     path = Path(run_dir) / "junit.xml"
@@ -33,6 +36,16 @@ def render_markdown(data) -> str:
     return "\n".join(["# Verification run", ""] + _lines(data)) + "\n"
 
 
+def headline(data) -> list[Figure]:
+    bad = data["failures"] + data["errors"]
+    return [Figure("verification suite", "FAILED" if bad else "passed",
+                   "bad" if bad else "ok",
+                   f"{data['passed']} passed, {bad} failed, {data['skipped']} skipped in "
+                   f"{data['seconds']:.0f} s")]
+
+
 def render_html(data) -> str:
     cls = "bad" if data["failed"] else "ok"
-    return "".join(f'<p class="{cls}">{escape(line)}</p>' for line in _lines(data))
+    first, *failed = _lines(data)
+    return f'<p class="{cls}">{escape(first)}</p>' + (
+        markup.item_list(failed, "failed test") if failed else "")

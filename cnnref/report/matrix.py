@@ -12,6 +12,9 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
+from cnnref.report import markup
+from cnnref.report.markup import Figure
+
 VERDICTS = ("agrees", "differs", "refuses", "not defined", "not run")
 SYMBOL = {"agrees": "ok", "differs": "DIFFERS", "refuses": "refuses",
           "not defined": "-", "not run": "not run"}
@@ -194,6 +197,19 @@ def _finding_markdown(c: dict) -> list:
 
 # --- render: HTML --------------------------------------------------------------------
 
+def headline(data: dict) -> list[Figure]:
+    """The dashboard's headline figure: the verdicts over every framework's cells, the
+    frameworks with a difference named in the detail."""
+    per = counts(data)
+    total = sum(per.values(), Counter())
+    cells = sum(total[v] for v in ("agrees", "differs", "refuses"))
+    differing = [fw for fw, t in per.items() if t.get("differs")]
+    return [Figure("conformance matrix: cells agreeing",
+                   f"{total['agrees']} / {cells}", "ok" if not differing else "",
+                   f"{len(per)} frameworks; {total['differs']} differ, {total['refuses']} "
+                   f"refused" + (f" ({', '.join(differing)})" if differing else ""))]
+
+
 def _html_cell(cell: dict | None) -> str:
     if cell is None:
         return "<td></td>"
@@ -226,8 +242,9 @@ def _html_finding(c: dict) -> str:
         parts.append(f"<p>Smallest case <code>{escape(case.get('label') or '')}</code>: "
                      f"{escape(case['message'][:300])}</p>")
     if c.get("reproduction"):
-        parts.append(f"<details><summary>reproduction</summary><pre>"
-                     f"{escape(c['reproduction'])}</pre></details>")
+        n = len(c["reproduction"].splitlines())
+        parts.append(f'<details><summary>reproduction ({n} lines)</summary><div '
+                     f'class="scroll"><pre>{escape(c["reproduction"])}</pre></div></details>')
     return "\n".join(parts)
 
 
@@ -255,11 +272,13 @@ def render_html(data: dict) -> str:
     grids_html = "\n".join(_html_grid(op, rows, cols) for op, rows in grids(data).items())
     found = "\n".join(_html_finding(c) for c in findings(data))
     n_find = len(findings(data))
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()]
     return (f"<p>Every framework's CNN operators against the reference, feature by "
-            f"feature. {legend}</p><pre>{escape(table)}</pre>\n"
+            f"feature. {legend}</p>{markup.table(rows[0], rows[2:])}\n"
             f"{_html_overview(data, cols)}\n"
-            f"<details><summary>Every function's grid, feature by feature</summary>\n"
-            f"{grids_html}</details>\n"
+            f"<details><summary>Every function's grid, feature by feature "
+            f"({markup.count(len(grids(data)), 'function')})</summary>\n{grids_html}"
+            f"</details>\n"
             f"<details><summary>Findings ({n_find}): each differs and refuses cell with "
             f"its case and reproduction</summary>\n{found}</details>")
 

@@ -28,6 +28,9 @@ TARGETS = {"im2col_vs_loops": 1000.0, "im2col_vs_numba": 4.0, "f64_vs_torch": 1.
            "f32_vs_torch": 1.5, "f32_of_peak": 0.5, "backward_vs_torch": 2.0,
            "cap_cost": 0.10}
 REGRESSION_SIGMAS = 3.0
+# A change smaller than this is never flagged, however small the repeat noise: a shared
+# machine drifts by a few percent between runs.
+MIN_CHANGE = 0.05
 
 
 # --- load ------------------------------------------------------------------------------
@@ -249,16 +252,50 @@ def workspace(rows) -> list[dict]:
                   key=lambda r: (r["dtype"], r["cap"]))
 
 
+# The headline ratios: (key, label, op, case, dtype, baseline, algorithm); each is
+# baseline time / algorithm time, so > 1 means the reference is faster.
+HEADLINE = (
+    ("im2col_vs_loops", "im2col over the documents' loops", "conv_forward", "documents_p0",
+     "float64", "loops", "im2col"),
+    ("f64_vs_torch", "im2col vs PyTorch, float64", "conv_forward", "resnet3x3", "float64",
+     "torch", "im2col"),
+    ("f32_vs_torch", "im2col vs PyTorch, float32", "conv_forward", "resnet3x3", "float32",
+     "torch", "im2col"),
+    ("bwd_f64_vs_torch", "backward vs PyTorch, float64", "conv_backward", "resnet3x3",
+     "float64", "torch", "auto"),
+    ("bwd_f32_vs_torch", "backward vs PyTorch, float32", "conv_backward", "resnet3x3",
+     "float32", "torch", "auto"),
+)
+
+
+def headline_ratios(rows) -> dict[str, float | None]:
+    """key -> baseline time / reference time of HEADLINE, None where the run lacks a row
+    (a trend over runs skips it; the targets report it as an error)."""
+    out = {}
+    for k, _, op, case, dtype, base, algo in HEADLINE:
+        a, b = rows.get((op, case, dtype, base)), rows.get((op, case, dtype, algo))
+        out[k] = None if a is None or b is None else a["median"] / b["median"]
+    return out
+
+
 def build(run_dir) -> dict:
     """The dashboard provider entry point: load and compute."""
-    return compute(load(run_dir))
+    raw = load(run_dir)
+    return {**compute(raw), "headline": headline_ratios(index(raw))}
 
 
-def compare_runs(old_raw, new_raw) -> list[dict]:
+def compare_runs(old_raw, new_raw, sigmas: float = REGRESSION_SIGMAS,
+                 min_change: float = MIN_CHANGE) -> list[dict]:
     """Per measurement in both runs: the change of the median and whether it exceeds
-    REGRESSION_SIGMAS times the combined noise of the two runs (sqrt(s_old^2 + s_new^2),
-    relative). With fewer than 3 repeats on either side there is no noise estimate and
-    nothing is flagged."""
+    `sigmas` times the combined noise of the two runs (sqrt(s_old^2 + s_new^2), relative)
+    and `min_change`. With fewer than 3 repeats on either side there is no noise estimate
+    and nothing is flagged. Runs of different profiles (shapes, repeats) are not
+    comparable: ValueError. Example: medians 10 ms -> 13 ms with 2 % noise on each side
+    is a change of log(1.3) = 0.26 > 3 x 0.028: a regression."""
+    if old_raw.get("profile") != new_raw.get("profile"):
+        raise ValueError(f"report: cannot compare a {old_raw.get('profile')!r}-profile run "
+                         f"with a {new_raw.get('profile')!r}-profile run (different shapes "
+                         f"and repeats); compare runs of one profile")
     old, new = index(old_raw), index(new_raw)
     out = []
     for k in sorted(set(old) & set(new)):
@@ -268,11 +305,10 @@ def compare_runs(old_raw, new_raw) -> list[dict]:
             math.hypot(a["noise"], b["noise"])
         if sigma is None:
             verdict = "no noise estimate"
-        elif abs(change) > REGRESSION_SIGMAS * max(sigma, 1e-12):
+        elif abs(change) > max(sigmas * sigma, math.log1p(min_change), 1e-12):
             verdict = "regression" if change > 0 else "improvement"
         else:
             verdict = "within noise"
         out.append({"key": " ".join(str(p) for p in k), "old": a["median"], "new": b["median"],
                     "ratio": b["median"] / a["median"], "sigma": sigma, "verdict": verdict})
     return out
-

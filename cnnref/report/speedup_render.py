@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from cnnref.report import svg
+from cnnref.report import markup, svg
+from cnnref.report.markup import Figure
+from cnnref.report.speedup import TARGETS
 
 OPS = ("conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
        "avg_pool_forward", "avg_pool_backward")
@@ -100,23 +102,70 @@ def comparison_markdown(rows) -> list[str]:
     flagged = [r for r in rows if r["verdict"] in ("regression", "improvement")]
     out = ["## Comparison with the saved run", "",
            f"{sum(r['verdict'] == 'regression' for r in rows)} regressions, "
-           f"{sum(r['verdict'] == 'improvement' for r in rows)} improvements beyond 3 sigma "
-           f"of the measured noise, out of {len(rows)} measurements.", ""]
+           f"{sum(r['verdict'] == 'improvement' for r in rows)} improvements beyond the threshold "
+           f"(sigmas of the measured noise and a minimum change), out of {len(rows)} "
+           f"measurements.", ""]
     return out + _md_table(["measurement", "old", "new", "new/old", "noise sigma", "verdict"],
                            [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
                              "" if r["sigma"] is None else f"{r['sigma']:.1%}", r["verdict"]]
                             for r in flagged or rows[:0]])
 
 
-# --- HTML ------------------------------------------------------------------------------
+# --- HTML ---------------------------------------------------------------------------
 
-def _html_table(header, rows, classes=None) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+def _target(data, name):
+    return next(t for t in data["targets"] if t["name"] == name)
+
+
+def _ratio_figure(data, key, label, target, detail) -> Figure:
+    v = data["headline"][key]
+    met = _target(data, target)["met"] if target else None
+    status = "" if met is None else "ok" if met else "bad"
+    return Figure(label, "not measured" if v is None else _times(v), status, detail)
+
+
+def _times(v: float) -> str:
+    """2234.5 -> '2,234x', 1.234 -> '1.23x'."""
+    return f"{v:,.0f}x" if v >= 100 else f"{v:.3g}x"
+
+
+def headline(data) -> list[Figure]:
+    """The headline band's figures: the im2col speed-up over the documents' loops and the
+    ratio to PyTorch per dtype (PyTorch's time / ours: > 1 is faster), targets met."""
+    t = data["targets"]
+    met = sum(x["met"] is True for x in t)
+    return [
+        _ratio_figure(data, "im2col_vs_loops", "im2col speed-up over the documents' loops",
+                      "im2col vs loops", "64x3x28x28, 4 filters 3x3, float64; target "
+                      f">= {TARGETS['im2col_vs_loops']:.0f}x"),
+        _ratio_figure(data, "f64_vs_torch", "vs PyTorch CPU, float64", "f64 vs torch",
+                      "PyTorch time / im2col time, ResNet 3x3 forward (> 1: faster)"),
+        _ratio_figure(data, "f32_vs_torch", "vs PyTorch CPU, float32", "f32 vs torch",
+                      "PyTorch time / im2col time, ResNet 3x3 forward (> 1: faster)"),
+        Figure("speed targets met", f"{met} / {len(t)}", "ok" if met == len(t) else "bad",
+               "; ".join(f"{x['name']}: {_verdict(x)}" for x in t if x["met"] is not True)
+               or f"profile {data['profile']}")]
+
+
+def plots(data) -> list[str]:
+    """The plots band: the im2col forward against every baseline, on the documents' shape
+    and the ResNet layer, in one chart that stays legible at phone width."""
+    cats, series = [], {label: [] for _, label in BASES}
+    for r in data["table"]:
+        if r["op"] != "conv_forward" or r["algorithm"] != "im2col" or \
+                r["case"] not in ("documents_p0", "resnet3x3"):
+            continue
+        cats.append(f"{r['case']} {r['dtype']}")
+        for base, label in BASES:
+            series[label].append(r[f"vs_{base}"])
+    series = {k: v for k, v in series.items() if any(v)}
+    return [svg.bar_chart("im2col forward: speed-up over each baseline (dashed: 1)", cats,
+                          series, unit="x faster", log=True, width=500, label_w=140,
+                          bar_h=11, reference_line=1.0, legend_below=True)]
+
+
+def footer(data) -> list[str]:
+    return [line.lstrip("- ") for line in machine_lines(data)]
 
 
 def _charts(data, op) -> list[str]:
@@ -148,41 +197,42 @@ def render_html(data) -> str:
     t = data["targets"]
     parts = ["<p>Profile <code>" + escape(data["profile"]) + "</code>. Each framework timed "
              "in its own process; medians, ± robust spread; every result checked against "
-             "the float64 reference under the tolerance table.</p>",
+             "the float64 reference under the tolerance table. The machine, its BLAS "
+             "kernel and the library versions are in the footer.</p>",
              "<h3>Targets</h3>",
-             _html_table(["target", "measured", "threshold", "verdict"],
-                         [[x["claim"], _measured(x), x["threshold"], _verdict(x)] for x in t],
-                         ["ok" if x["met"] else "bad" if x["met"] is False else "na"
-                          for x in t]),
+             markup.table(["target", "measured", "threshold", "verdict"],
+                          [[x["claim"], _measured(x), x["threshold"], _verdict(x)] for x in t],
+                          ["ok" if x["met"] else "bad" if x["met"] is False else "na"
+                           for x in t]),
              "<h3>The documents' claims (D1, D2) and ours</h3>",
-             _html_table(["ID", "what", "documents", "ours"],
-                         [[c["id"], c["what"], f"{c['documents']:.4g}",
-                           "not measured" if c["ours"] is None else f"{c['ours']:.4g}"]
-                          for c in data["claims"]]),
-             "<h3>Machine</h3><ul>" + "".join(f"<li>{escape(line.lstrip('- '))}</li>"
-                                               for line in machine_lines(data)) + "</ul>"]
-    parts += _html_operations(data)
-    parts += _html_workspace(data)
+             markup.table(["ID", "what", "documents", "ours"],
+                          [[c["id"], c["what"], f"{c['documents']:.4g}",
+                            "not measured" if c["ours"] is None else f"{c['ours']:.4g}"]
+                           for c in data["claims"]])]
     if data.get("comparison"):
         parts += _html_comparison(data["comparison"])
+    parts += _html_operations(data)
+    parts += _html_workspace(data)
     return "\n".join(parts)
 
 
 def _html_operations(data) -> list[str]:
-    """One section per operation: its charts and its table of results."""
-    parts = []
+    """One collapsed block per operation: its charts and its table of results."""
+    parts = ["<h3>Every measurement, by operation</h3>"]
     for op in OPS:
         rows = result_rows(data, op)
         if not rows:
             continue
-        parts.append(f"<h3>{escape(op)}</h3>")
-        parts += [f'<div class="plot">{c}</div>' for c in _charts(data, op)]
-        parts.append(_html_table(
+        charts = _charts(data, op)
+        table = markup.table(
             ["shape", "dtype", "algorithm", "time", "GFLOP/s", "of GEMM peak"] +
             [f"x vs {label}" for _, label in BASES],
             [[r["case"], r["dtype"], r["algorithm"], _ms(r["median"]) + " " + _noise(r),
               f"{r['gflops']:.3g}", f"{r['of_peak']:.1%}"] + [_x(r[f"vs_{b}"]) for b, _ in BASES]
-             for r in rows]))
+             for r in rows])
+        parts.append(markup.details(f"<b>{escape(op)}</b>: {len(rows)} measurements, "
+                                    f"{len(charts)} plots",
+                                    "".join(map(markup.plot, charts)) + table))
     return parts
 
 
@@ -191,18 +241,21 @@ def _html_workspace(data) -> list[str]:
     for w in data["workspace"]:
         series.setdefault(w["dtype"], []).append((w["workspace_bytes"] / 2**20, w["median"] * 1e3))
     return ["<h3>im2col workspace against speed (ResNet 3x3 forward)</h3>",
-            '<div class="plot">' + svg.line_chart(
+            markup.plot(svg.line_chart(
                 "im2col workspace vs time", series, "column buffer held (MiB, log scale)",
-                "time (ms)") + "</div>"]
+                "time (ms)"))]
 
 
 def _html_comparison(comparison) -> list[str]:
+    flagged = sum(r["verdict"] == "regression" for r in comparison)
+    table = markup.table(["measurement", "old", "new", "new/old", "noise sigma", "verdict"],
+                         [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
+                           "" if r["sigma"] is None else f"{r['sigma']:.1%}",
+                           r["verdict"]] for r in comparison],
+                         ["bad" if r["verdict"] == "regression" else
+                          "ok" if r["verdict"] == "improvement" else ""
+                          for r in comparison])
     return ["<h3>Comparison with the saved run</h3>" + "".join(
-                f"<p>{escape(line)}</p>" for line in comparison_markdown(comparison)[2:3]),
-            _html_table(["measurement", "old", "new", "new/old", "noise sigma", "verdict"],
-                        [[r["key"], _ms(r["old"]), _ms(r["new"]), f"{r['ratio']:.3f}",
-                          "" if r["sigma"] is None else f"{r['sigma']:.1%}",
-                          r["verdict"]] for r in comparison],
-                        ["bad" if r["verdict"] == "regression" else
-                         "ok" if r["verdict"] == "improvement" else ""
-                         for r in comparison])]
+                f'<p class="{"bad" if flagged else "ok"}">{escape(line)}</p>'
+                for line in comparison_markdown(comparison)[2:3]),
+            markup.details(markup.count(len(comparison), "measurement") + " compared", table)]

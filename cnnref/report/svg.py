@@ -20,7 +20,9 @@ FONT = 'font-family="sans-serif" font-size="12"'
 def _fmt(v: float) -> str:
     if v == 0:
         return "0"
-    if abs(v) >= 1000 or abs(v) < 0.01:
+    if 1000 <= abs(v) < 1e6:
+        return f"{v:,.0f}"
+    if abs(v) >= 1e6 or abs(v) < 0.01:
         return f"{v:.3g}"
     return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
 
@@ -53,6 +55,31 @@ def _legend(names, x, y) -> list[str]:
         out.append(f'<rect x="{x}" y="{yy}" width="10" height="10" '
                    f'fill="{PALETTE[i % len(PALETTE)]}"/>')
         out.append(f'<text x="{x + 14}" y="{yy + 9}" {FONT}>{escape(name)}</text>')
+    return out
+
+
+def _legend_rows(names, width: int) -> list[list[tuple[int, str]]]:
+    """The legend flowed left to right in rows of `width` px: [(x, name), ...] per row
+    (about 6.5 px a character at 12 px, plus the swatch)."""
+    rows, x = [[]], 10
+    for name in names:
+        w = 24 + int(6.5 * len(name))
+        if rows[-1] and x + w > width:
+            rows.append([])
+            x = 10
+        rows[-1].append((x, name))
+        x += w
+    return rows
+
+
+def _legend_below(names, y: int, width: int) -> list[str]:
+    out, index = [], {n: i for i, n in enumerate(names)}
+    for r, row in enumerate(_legend_rows(names, width)):
+        for x, name in row:
+            color = PALETTE[index[name] % len(PALETTE)]
+            out.append(f'<rect x="{x}" y="{y + 16 * r}" width="10" height="10" '
+                       f'fill="{color}"/>')
+            out.append(f'<text x="{x + 14}" y="{y + 16 * r + 9}" {FONT}>{escape(name)}</text>')
     return out
 
 
@@ -94,42 +121,53 @@ def _bars(values, names, lo, f, unit, x0, plot_w, y0, bar_h) -> list[str]:
 
 
 def bar_chart(title: str, categories, series: dict, unit: str = "", log: bool = False,
-              width: int = 760, bar_h: int = 9, reference_line: float | None = None) -> str:
+              width: int = 760, bar_h: int = 9, reference_line: float | None = None,
+              legend_below: bool = False, label_w: int = 170) -> str:
     """Grouped horizontal bars: one group per category, one bar per series.
-    `series` maps a name to one value per category (None: not measured)."""
+    `series` maps a name to one value per category (None: not measured). With
+    `legend_below` the legend goes under the plot, so a narrow chart keeps its bars."""
     names = list(series)
     lo, hi, f = _scale([v for vals in series.values() for v in vals], log)
-    label_w, right, top = 170, 200, 36
+    right, top = (50 if legend_below else 200), 36
     plot_w = width - label_w - right
     group_h = bar_h * len(names) + 10
-    height = top + group_h * len(categories) + 30
+    legend_h = 16 * len(_legend_rows(names, width)) + 6 if legend_below else 0
+    height = top + group_h * len(categories) + 30 + legend_h
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
            f'<text x="{width / 2}" y="16" text-anchor="middle" {FONT} font-weight="bold">'
            f'{escape(title)}</text>']
-    out += _bar_axis(lo, hi, f, log, unit, reference_line, label_w, plot_w, top, height - 24)
+    out += _bar_axis(lo, hi, f, log, unit, reference_line, label_w, plot_w, top,
+                     height - 24 - legend_h)
     for gi, cat in enumerate(categories):
         y0 = top + gi * group_h
         out.append(f'<text x="{label_w - 6}" y="{y0 + group_h / 2}" text-anchor="end" '
                    f'{FONT}>{escape(str(cat))}</text>')
         out += _bars([series[n][gi] for n in names], names, lo, f, unit, label_w, plot_w,
                      y0, bar_h)
-    out += _legend(names, label_w + plot_w + 40, top)
+    out += _legend_below(names, height - legend_h, width) if legend_below else \
+        _legend(names, label_w + plot_w + 40, top)
     out.append("</svg>")
     return "\n".join(out)
 
 
 def line_chart(title: str, series: dict, xlabel: str, ylabel: str, logx: bool = True,
-               width: int = 760, height: int = 300) -> str:
-    """Lines through (x, y) points, one per series; markers carry tooltips."""
+               width: int = 760, height: int = 300, logy: bool = False,
+               legend_below: bool = False) -> str:
+    """Lines through (x, y) points, one per series; markers carry tooltips. With
+    `legend_below` the legend goes under the plot (a narrow chart keeps its width)."""
     xs = [x for pts in series.values() for x, _ in pts]
     ys = [y for pts in series.values() for _, y in pts]
     xlo, xhi, fx = _scale(xs, logx)
-    _, yhi, fy = _scale(ys, False)
-    # the legend takes what its longest name needs (about 6 px a character at 11 px)
-    right = max(200, 40 + 6 * max(map(len, series), default=0))
-    width += right - 200
-    left, top, bottom = 70, 30, 44
+    ylo, yhi, fy = _scale(ys, logy)
+    legend_h = 16 * len(_legend_rows(list(series), width)) + 6 if legend_below else 0
+    if legend_below:
+        right = 20
+    else:   # the legend takes what its longest name needs (about 6 px a character)
+        right = max(200, 40 + 6 * max(map(len, series), default=0))
+        width += right - 200
+    height += legend_h
+    left, top, bottom = 70, 30, 44 + legend_h
     pw, ph = width - left - right, height - top - bottom
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
@@ -137,17 +175,20 @@ def line_chart(title: str, series: dict, xlabel: str, ylabel: str, logx: bool = 
            f'{escape(title)}</text>',
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" '
            f'stroke="#999"/>']
+    whole = all(float(x).is_integer() for x in xs)      # run numbers, epochs, steps
     for t in _ticks(xlo, xhi, logx):
-        if xlo <= t <= xhi and t > 0:
+        if xlo <= t <= xhi and t > 0 and (not whole or float(t).is_integer()):
             x = left + fx(t) * pw
             out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" '
                        f'{FONT}>{_fmt(t)}</text>')
-    for t in _ticks(0.0, yhi, False):
+    for t in _ticks(ylo, yhi, logy):
+        if not ylo <= t <= yhi:
+            continue
         y = top + ph - fy(t) * ph if t > 0 else top + ph
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT}>'
                    f'{_fmt(t)}</text>')
-    out.append(f'<text x="{left + pw / 2}" y="{height - 6}" text-anchor="middle" {FONT}>'
-               f'{escape(xlabel)}</text>')
+    out.append(f'<text x="{left + pw / 2}" y="{height - 6 - legend_h}" text-anchor="middle" '
+               f'{FONT}>{escape(xlabel)}</text>')
     out.append(f'<text x="14" y="{top + ph / 2}" text-anchor="middle" {FONT} '
                f'transform="rotate(-90 14 {top + ph / 2})">{escape(ylabel)}</text>')
     for i, (name, pts) in enumerate(series.items()):
@@ -159,6 +200,7 @@ def line_chart(title: str, series: dict, xlabel: str, ylabel: str, logx: bool = 
         for (x, y), (vx, vy) in zip(coords, sorted(pts)):
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">'
                        f'<title>{escape(name)}: {_fmt(vx)}, {_fmt(vy)}</title></circle>')
-    out += _legend(list(series), left + pw + 20, top)
+    out += _legend_below(list(series), height - legend_h, width) if legend_below else \
+        _legend(list(series), left + pw + 20, top)
     out.append("</svg>")
     return "\n".join(out)

@@ -9,9 +9,9 @@ import json
 import math
 import pathlib
 import re
-from html import escape
 
-from cnnref.report import svg
+from cnnref.report import markup, svg
+from cnnref.report.markup import Figure
 
 DOCUMENTS_D3 = {"table18_1": "the documents report 96.3 % test accuracy for this CNN (20 "
                              "epochs) against 81.6 % for their dense net on gray images "
@@ -190,10 +190,20 @@ def render_markdown(data) -> str:
     return render(data["results"])[0]
 
 
-def _inline(text: str) -> str:
-    """`code` and **bold** of one escaped line."""
-    text = re.sub(r"`([^`]*)`", r"<code>\1</code>", escape(text))
-    return re.sub(r"\*\*([^*]*)\*\*", r"<b>\1</b>", text)
+def headline(data) -> list[Figure]:
+    """Per trained network: the CNN's test accuracy after its last epoch."""
+    out = []
+    for r in data["results"]:
+        if "models" not in r or r["net"] not in r["models"]:
+            continue
+        e = r["models"][r["net"]]["epochs"][-1]
+        others = ", ".join(f"{name} {m['epochs'][-1]['test_acc']:.1%}"
+                           for name, m in r["models"].items() if name != r["net"])
+        out.append(Figure(f"{r['net']} test accuracy (NumPy training)",
+                          f"{e['test_acc']:.1%}", "",
+                          f"{len(r['models'][r['net']]['epochs'])} epochs"
+                          + (f"; {others}" if others else "")))
+    return out
 
 
 def render_html(data) -> str:
@@ -207,17 +217,14 @@ def render_html(data) -> str:
                 table.append([c.strip() for c in line.strip("|").split("|")])
             continue
         if table:
-            head, *rows = table
-            out.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) +
-                       "</tr>" + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r)
-                                         + "</tr>" for r in rows) + "</table>")
+            out.append(markup.table(table[0], table[1:]))
             table = []
         figure = re.fullmatch(r"!\[[^]]*\]\(([^)]+)\)", line)
         if figure:
-            out.append(f'<div class="plot">{figs[figure.group(1)]}</div>')
+            out.append(markup.plot(figs[figure.group(1)]))
         elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#")) + 1       # the section is an h2
-            out.append(f"<h{level}>{_inline(line.lstrip('# '))}</h{level}>")
+            out.append(f"<h{level}>{markup.inline(line.lstrip('# '))}</h{level}>")
         elif line.strip():
-            out.append(f"<p>{_inline(line)}</p>")
+            out.append(f"<p>{markup.inline(line)}</p>")
     return "\n".join(out)

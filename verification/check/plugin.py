@@ -2,8 +2,12 @@
 battery to the session as ordinary test items, one per function and case family
 (`cnnref[IMPL]::conv2d[corners]`), so an implementation's own CI runs it.
 
-Cheap to import and inert without --cnnref-impl. Each function's battery runs once, in a
-worker process (see check_runner), when its first item runs; a function stops at its first
+`pytest --cnnref-impl=IMPL` alone runs the battery only (nothing else is collected, in
+this repository and in a user's project alike); with test paths, `pytest
+--cnnref-impl=IMPL tests/`, it runs those tests beside the battery.
+
+Cheap to import and inert without --cnnref-impl. The battery runs once, in a worker
+process (see check/runner.py), when the first item runs; a function stops at its first
 failure, so the families after the failing one are reported as skipped.
 """
 from __future__ import annotations
@@ -26,6 +30,18 @@ def pytest_addoption(parser):
                     help="seconds per call before it counts as hung (default 10)")
 
 
+def _battery_only(config) -> bool:
+    """--cnnref-impl without test paths on the command line."""
+    return bool(config.getoption("cnnref_impl")) and not config.option.file_or_dir
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_ignore_collect(collection_path, config):
+    if _battery_only(config):
+        return True     # the battery's items are added below, collected from nothing
+    return None
+
+
 class CnnrefFailure(Exception):
     pass
 
@@ -41,20 +57,25 @@ class CnnrefItem(pytest.Item):
         self.op, self.family = op, family
 
     def _result(self) -> dict:
+        """The battery of every function, run once per session in one worker process
+        (as `cnnref check`), at the first item."""
         cache = self.config.stash.setdefault(_CACHE, {})
-        if self.op not in cache:
+        if not cache:
             from cnnref.verification.check.runner import RunOptions, run_check
+            from cnnref.verification.operators.registry import CHECKABLE
             get = self.config.getoption
             opts = RunOptions(get("cnnref_max_examples"), get("cnnref_seed"),
-                              get("cnnref_timeout"), budget=10.0)
-            cache[self.op] = run_check(get("cnnref_impl"), [self.op], opts)
-        return cache[self.op]
+                              get("cnnref_timeout"), budget=30.0)
+            report = run_check(get("cnnref_impl"), list(CHECKABLE), opts)
+            cache.update({"import_error": report["import_error"]} if "import_error" in report
+                         else dict(zip(CHECKABLE, report["results"])))
+        return cache
 
     def runtest(self):
         report = self._result()
         if "import_error" in report:
             raise CnnrefFailure(report["import_error"])
-        result = report["results"][0]
+        result = report[self.op]
         if result["status"] == "skipped":
             pytest.skip(f"{self.op}: {result.get('reason', 'not defined')}")
         failure = result.get("failure")

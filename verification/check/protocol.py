@@ -54,6 +54,8 @@ def load_impl(spec: str):
         raise ImplError(f"{spec} is not installed (pip install 'cnnref[{fw.extra}]')")
     spec = _builtin(spec)
     path = os.path.abspath(spec)
+    if not (os.path.isfile(path) or os.path.isdir(path)) and _looks_like_a_path(spec):
+        raise ImplError(f"{spec}: no such file or directory (cwd {os.getcwd()})")
     try:
         if os.path.isfile(path) or os.path.isdir(path):
             return _load_path(path)
@@ -64,6 +66,11 @@ def load_impl(spec: str):
         raise
     except BaseException as exc:   # the user's module may raise anything, SystemExit too
         raise ImplError(f"cannot import {spec!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def _looks_like_a_path(spec: str) -> bool:
+    """'examples/my_conv.py', './impl', 'impl.py' are paths; 'my_pkg.conv' is a module."""
+    return spec.endswith(".py") or os.sep in spec or "/" in spec or spec.startswith(".")
 
 
 def _load_path(path: str):

@@ -93,7 +93,8 @@ def test_correct_implementations_pass(name):
 
 
 def test_the_reference_itself_passes():
-    report = run_check("reference", list(CHECKABLE), FAST)
+    report = run_check(str(pathlib.Path(__file__).parents[2] / "reference"), list(CHECKABLE),
+                       FAST)
     failed = {r["op"]: r.get("failure", {}).get("message") for r in report["results"]
               if r["status"] != "pass"}
     assert not failed, f"the reference fails its own check: {failed}"
@@ -156,15 +157,35 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
                      "--max-examples", "5"]) == 0
 
 
+def test_ops_before_impl_and_a_missing_file(capsys):
+    """`cnnref check --ops conv2d IMPL` (the README's order): --ops leaves IMPL alone; a
+    missing file says so instead of 'No module named'."""
+    impl = str(IMPLS / "numpy_ok.py")
+    assert cli.main(["check", "--ops", "conv2d", "conv2d_backward", impl, "--max-examples",
+                     "3"]) == 0
+    out = capsys.readouterr().out
+    assert "conv2d " in out and "conv2d_backward " in out and "2 passed" in out, out
+    assert cli.main(["check", "--ops", "conv2d"]) == 2
+    assert "IMPL is required" in capsys.readouterr().err
+    assert cli.main(["check", str(IMPLS / "no_such_file.py")]) == 2
+    err = capsys.readouterr()
+    assert "no_such_file.py: no such file or directory" in err.out + err.err
+    assert "No module named" not in err.out + err.err
+
+
 def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     """One item per function and family; the failing family fails, later ones skip."""
     root = pathlib.Path(__file__).parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = dict(os.environ)
     # Installed, the package's pytest11 entry point loads the plugin; naming it again
     # with -p would register it twice (pytest refuses that).
     installed = any(e.name == "cnnref" for e in entry_points(group="pytest11"))
     plugin = [] if installed else ["-p", "cnnref.verification.check.plugin"]
-    cmd = [sys.executable, "-m", "pytest", *plugin, "-q", "-rs",
+    # the console script, not `python -m pytest`: in the repository root the latter puts
+    # the checkout's cnnref/ folder (without its subpackages) before an installed cnnref
+    script = pathlib.Path(sys.executable).with_name("pytest")
+    pytest_cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pytest"]
+    cmd = [*pytest_cmd, *plugin, "-q", "-rs",
            "-p", "no:cacheprovider", f"--cnnref-impl={IMPLS / 'bug_bias_mean.py'}",
            "--cnnref-max-examples=5"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
@@ -172,10 +193,19 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
     undefined = sum(5 for op in CHECKABLE if not op.startswith("conv"))
     assert f"1 failed, 9 passed, {3 + undefined} skipped" in out.stdout, out.stdout
     assert "bias gradient averaged" in out.stdout
-    quiet = subprocess.run([sys.executable, "-m", "pytest", *plugin,
+    quiet = subprocess.run([*pytest_cmd, *plugin,
                             "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
     assert "no tests ran" in quiet.stdout, "the plugin must do nothing without --cnnref-impl"
+    # in the repository root (testpaths: the whole suite), the battery alone, unless test
+    # paths are given
+    alone = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    assert f"1 failed, 9 passed, {3 + undefined} skipped" in alone.stdout, alone.stdout
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "test_own.py").write_text("def test_own():\n    assert 1 + 1 == 2\n")
+    both = subprocess.run(cmd + ["own/test_own.py"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)
+    assert f"1 failed, 10 passed, {3 + undefined} skipped" in both.stdout, both.stdout
 
 
 # --- pooling, batch norm, activations, losses, dense ---------------------------------------

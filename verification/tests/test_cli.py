@@ -42,3 +42,22 @@ def test_help_does_not_import_torch():
     code = "import sys; from cnnref import cli; cli.build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", "cnnref --help imports torch (slow start)"
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`cnnref summary table18_1 --json | head`: the reader leaves early; no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "cnnref", "summary", "table18_1", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()         # before the command writes: every write meets EPIPE
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 1
+
+
+def test_summary_explains_the_notation_of_the_spec_it_prints(capsys):
+    assert cli.main(["summary", "INPUT 1x8x8 -> CONV 2@3x3/2+1 -> POOL 2 -> FC 3"]) == 0
+    out = capsys.readouterr().out
+    spec_line, notation = out.splitlines()[:2]
+    assert "CONV 2@3x3/2+1" in spec_line
+    assert "notation:" in notation and "stride s, padding p" in out and "[ ... ]*N" in out

@@ -288,8 +288,10 @@ def test_errata_context_in_the_seeds():
     a; in 004 the tags 1, 2, 4 label the convolution definitions (no bias), the forward
     equations with + b are 10-13 and the bias results reuse 12 and 13; 004 defines a
     Filter as holding the kernels; its later comparison heading names the dense net."""
-    from cnnref.verification.tests.test_networks import _seed_text
-    s000, s004 = _seed_text("000"), _seed_text("004")
+    from cnnref.report.formulas import seed_text
+    s000, s004 = seed_text("000"), seed_text("004")
+    if s000 is None or s004 is None:
+        pytest.skip("the seed files are absent (set CNNREF_SEEDS)")
     assert "用xi,xj表示图像的第i行第j列元素" in s000 and "用ai,aj表示Feature Map" in s000
 
     def tagged(tag):

@@ -117,6 +117,51 @@ def test_a_user_project_with_its_own_packages_runs_the_checker(tmp_path):
     assert re.search(r"\b([2-9]|\d\d+) passed", tests.stdout), tests.stdout
 
 
+def test_installed_as_users_install_it_every_command_works_in_their_project(
+        wheel, tmp_path):
+    """The wheel installed (no editable checkout behind it) and run from a user's project
+    with its own reference/, verification/ and benchmarks/ packages: check (--ops before
+    IMPL), pytest --cnnref-impl (the battery alone; with a path, the user's test too),
+    summary, report (benchmarks only: the suite ships with the source) and train. Nothing
+    is written into the installation; every output lands in ./cnnref-reports/. The
+    dependencies are this environment's, so the test needs no network and no venv build."""
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(site), wheel.filename], check=True, capture_output=True, timeout=300)
+    (tmp_path / "project").mkdir()
+    project = _user_project(tmp_path / "project")
+    env = {**_env(), "PYTHONPATH": str(site)}
+
+    def run(*args, ok=0):
+        out = subprocess.run([sys.executable, *args], cwd=project, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == ok, f"{args}: {out.stdout[-3000:]}{out.stderr[-3000:]}"
+        return out
+
+    files = lambda: {p for p in site.rglob("*") if "__pycache__" not in p.parts}  # noqa: E731
+    installed = files()
+    where = run("-c", "import cnnref; print(cnnref.__file__)").stdout
+    assert where.startswith(str(site)), f"not the installed copy: {where}"
+    assert "PASS" in run("-m", "cnnref", "check", "--ops", "conv2d", "my_conv.py",
+                         "--max-examples", "3").stdout
+    battery = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "--cnnref-impl=my_conv.py",
+                  "--cnnref-max-examples=3").stdout
+    passed = int(re.search(r"\b(\d+) passed", battery).group(1))
+    assert passed >= 10 and "failed" not in battery, battery    # conv2d and its backward
+    both = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "--cnnref-impl=my_conv.py",
+               "--cnnref-max-examples=3", "test_mine.py").stdout
+    assert f"{passed + 1} passed" in both, both                 # + the user's own test
+    assert "C3:CONV 16@5x5" in run("-m", "cnnref", "summary", "lenet5").stdout
+    report = run("-m", "cnnref", "report", "--profile", "ci")
+    assert "ships with the source" in report.stderr
+    assert "## Targets" in (project / "cnnref-reports" / "speedup.md").read_text()
+    run("-m", "cnnref", "train", "table18_1", "--epochs", "1", "--n-train", "32",
+        "--n-test", "16", "--no-dense")
+    assert "## table18_1" in (project / "cnnref-reports" / "training.md").read_text()
+    strays = files() - installed
+    assert not strays, f"written into the installation: {sorted(map(str, strays))}"
+
+
 def _env() -> dict:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)

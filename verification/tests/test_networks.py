@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pathlib
 import re
 
@@ -20,10 +19,10 @@ from cnnref import reference as ref
 from cnnref.reference.networks import get_network, summarize
 from cnnref import cli
 from cnnref.report.errata import ERRATA
+from cnnref.report.formulas import seed_text, seeds_dir, shared_dirs
 from cnnref.verification.core.strategies import layer_stacks
 
-SEEDS = pathlib.Path(os.environ.get("CNNREF_SEEDS", pathlib.Path(__file__).resolve()
-                                    .parents[3] / "shared" / "seeds"))
+SEEDS = seeds_dir()
 
 # seed 003, section 3.3, as printed
 LENET_QUOTES = {
@@ -60,10 +59,11 @@ TABLE18_1 = """|1|卷积|2x1x1, S=1|3x28x28|2x28x28|
 
 
 def _seed_text(number: str) -> str:
-    files = sorted(SEEDS.glob(f"{number}_*.txt"))
-    if not files:
-        pytest.skip(f"seed {number} not found under {SEEDS} (set CNNREF_SEEDS)")
-    return files[0].read_text(encoding="utf-8")
+    text = seed_text(number)
+    if text is None:
+        pytest.skip(f"seed {number} not found (looked in {SEEDS or ', '.join(map(str, shared_dirs()))}"
+                    f"; set CNNREF_SEEDS to the folder of the documents' 0NN_*.txt files)")
+    return text
 
 
 @pytest.mark.parametrize("seed, quote", [("003", q) for q in LENET_QUOTES.values()]

@@ -179,12 +179,16 @@ def test_benchmark_check_rejects_a_wrong_result():
         check.check("conv_forward", {"out": bad}, "im2col")
 
 
+def _flags(tmp_path) -> list[str]:
+    return [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--hide-scrollbars",
+            "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
+            "--v=0", f"--user-data-dir={tmp_path / 'profile'}"]
+
+
 def _chromium(page, tmp_path):
     """Render `page` headless: (DOM after load, stderr); a screenshot is written too."""
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
-             "--v=0", f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = _flags(tmp_path)
     dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True,
                          text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -206,21 +210,116 @@ def test_dashboard_renders_in_headless_chromium(tmp_path, synthetic_run):
     assert "CONSOLE" not in log, log[-2000:]
 
 
+# Measures the laid-out page in the browser and appends the figures as JSON: injected
+# into a copy of the page by the test only (the dashboard itself carries no such script).
+LAYOUT_PROBE = """<script>
+(function () {
+  var W = innerWidth, H = innerHeight, q = function (s) {
+    return Array.prototype.slice.call(document.querySelectorAll(s)); };
+  var top = function (id) { return document.getElementById(id).getBoundingClientRect().top; };
+  var shown = function (e) { return e.getBoundingClientRect().width > 0; };
+  var r = {
+    W: W, H: H, overflow: document.documentElement.scrollWidth - W,
+    band_bottom: document.getElementById('headline').getBoundingClientRect().bottom,
+    plot_top: document.querySelector('#plots svg').getBoundingClientRect().top,
+    order: ['headline', 'plots', 'verification', 'correctness', 'speedup'].map(top),
+    tables_not_in_a_scroll_box: q('table').filter(function (t) {
+      return !t.parentElement.classList.contains('scroll'); }).length,
+    wider_than_the_window: q('svg, .scroll, .fig').filter(shown).filter(function (e) {
+      return e.getBoundingClientRect().right > W + 1; }).length,
+    backticks: document.body.textContent.indexOf(String.fromCharCode(96)) >= 0,
+    long_lists_open: q('main ul, section ul').filter(function (u) {
+      return u.children.length > 3 && !u.closest('details'); }).length,
+    summaries_without_count: q('summary').filter(function (s) {
+      return !/[0-9]/.test(s.textContent); }).length,
+    footer: document.querySelector('footer').textContent
+  };
+  parent.document.getElementById('layout').textContent = JSON.stringify(r);
+})();
+</script>"""
+
+
+def _layout(page: pathlib.Path, tmp_path, width: int, height: int) -> dict:
+    """The probe's figures for `page` in a width x height viewport: an iframe of that
+    size (headless Chromium's own window is at least 500 px wide)."""
+    probe = tmp_path / f"probe_{width}.html"
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>",
+                                                              LAYOUT_PROBE + "</body>"))
+    frame = tmp_path / f"frame_{width}.html"
+    frame.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe src="{probe.name}" '
+                     f'style="width:{width}px;height:{height}px;border:0"></iframe>'
+                     f'<pre id="layout"></pre></body></html>')
+    dom = subprocess.run(_flags(tmp_path) + ["--allow-file-access-from-files",
+                                             "--window-size=1500,1000", "--dump-dom",
+                                             frame.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="layout">(.*?)</pre>', dom.stdout, re.S)
+    assert found, dom.stderr[-2000:]
+    import html as html_lib
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def _check_layout(page: pathlib.Path, tmp_path) -> None:
+    """The dashboard's layout rules at desktop, laptop-half and phone widths."""
+    for width, height in ((1400, 900), (800, 900), (400, 860)):
+        r = _layout(page, tmp_path, width, height)
+        where = f"at {width} px: {r}"
+        assert r["W"] == width, where
+        assert r["overflow"] <= 1, f"the page scrolls sideways {where}"
+        assert r["band_bottom"] <= height, f"headline band below the first screen {where}"
+        assert r["plot_top"] < height - 100, f"speed-up plot not on the first screen {where}"
+        assert r["order"] == sorted(r["order"]), f"not headline, plots, details {where}"
+        assert r["tables_not_in_a_scroll_box"] == 0, where
+        assert r["wider_than_the_window"] == 0, f"something is cut {where}"
+        assert not r["backticks"], f"raw Markdown backticks on the page {where}"
+        assert r["long_lists_open"] == 0, f"a long list not collapsed {where}"
+        assert r["summaries_without_count"] == 0, f"a collapsed block without its count {where}"
+        for fact in ("kernel", "threads", "CPU", "numpy"):
+            assert fact in r["footer"], f"{fact} missing from the footer {where}"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium not installed (CI)")
+def test_dashboard_layout_rules_in_headless_chromium(tmp_path, dashboard_run):
+    """Every provider's section on a complete synthetic run: the headline band, then the
+    plots, then the details; at 1400, 800 and 400 px nothing is cut or scrolls sideways,
+    the band and the speed-up plot are on the first screen, long lists are collapsed
+    behind their count, Markdown is rendered, the machine is in the footer; the page
+    prints (PDF)."""
+    from cnnref.cli.report import write_reports
+    out = dashboard_run.parents[1]
+    write_reports(dashboard_run, out)
+    page = out / "index.html"
+    html = page.read_text(encoding="utf-8")
+    for name in ("verification", "correctness", "speedup", "training", "matrix", "history"):
+        assert f'<section id="{name}">' in html, name
+    assert "@media print" in html and "<script src" not in html
+    _check_layout(page, tmp_path)
+    pdf = tmp_path / "page.pdf"
+    subprocess.run(_flags(tmp_path) + [f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                                       page.as_uri()], capture_output=True, timeout=120)
+    assert pdf.exists() and pdf.stat().st_size > 20_000
+
+
 COMMITTED = pathlib.Path(__file__).resolve().parents[2] / "reports" / "index.html"
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) or not COMMITTED.exists(),
                     reason="chromium not installed (CI) or no reports/index.html")
 def test_committed_dashboard_renders_every_section(tmp_path):
-    """The dashboard `cnnref report` wrote: every section, its tables and plots render,
-    nothing is fetched, no console errors."""
+    """The dashboard `cnnref report` wrote for the committed reference run: every section,
+    its tables and plots render, nothing is fetched, no console errors, and the layout
+    rules hold."""
     html = COMMITTED.read_text(encoding="utf-8")
+    if 'id="headline"' not in html:
+        pytest.skip("reports/index.html predates the headline layout: refresh the reference "
+                    "run (cnnref report --out reports)")
     assert not re.search(r'(src|href)="(https?:)?//', html)
     dom, log = _chromium(COMMITTED, tmp_path)
     for section in ("verification", "correctness", "speedup"):
         assert f'id="{section}"' in dom, f"section {section} missing from the page"
     assert dom.count("<svg") >= 5 and dom.count("<table") >= 6
     assert "CONSOLE" not in log, log[-2000:]
+    _check_layout(COMMITTED, tmp_path)
 
 
 def test_report_command_end_to_end_on_tiny_shapes(tmp_path):
@@ -233,6 +332,64 @@ def test_report_command_end_to_end_on_tiny_shapes(tmp_path):
     assert main(["report", "--from", str(runs[0]), "--compare", str(runs[0]),
                  "--out", str(tmp_path)]) == 0
     assert "Comparison with the saved run" in (tmp_path / "speedup.md").read_text()
+
+
+def test_compare_gates_on_regressions_and_refuses_other_profiles(tmp_path, synthetic_run,
+                                                                  capsys):
+    """--compare exits 1 on a regression (documents_p0 im2col 50 % slower, no repeat
+    noise), 0 when --min-change is above the change (ln 1.6 > ln 1.5), and 2 (nothing
+    rendered) for runs of different profiles."""
+    from cnnref.cli import main
+    runs = tmp_path / "runs"
+    for name, raw in (("old", synthetic_run()), ("new", synthetic_run(scale=1.5)),
+                      ("ci", {**synthetic_run(), "profile": "ci"})):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "bench.json").write_text(json.dumps(raw))
+    new, old = str(runs / "new"), str(runs / "old")
+    assert main(["report", "--from", new, "--compare", old, "--out", str(tmp_path)]) == 1
+    assert "1 regression(s)" in capsys.readouterr().err
+    assert main(["report", "--from", new, "--compare", old, "--min-change", "0.6",
+                 "--out", str(tmp_path)]) == 0
+    assert main(["report", "--from", new, "--compare", str(runs / "ci"),
+                 "--out", str(tmp_path)]) == 2
+    assert "cannot compare a 'ci'-profile run with a 'quick'-profile run" in \
+        capsys.readouterr().err
+
+
+def test_report_never_replaces_another_profiles_reports(tmp_path, synthetic_run, capsys):
+    """The committed reference run (quick) is not overwritten by a ci-profile render
+    unless --replace."""
+    from cnnref.cli import main
+    for name, profile in (("q", "quick"), ("c", "ci")):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "bench.json").write_text(
+            json.dumps({**synthetic_run(), "profile": profile}))
+    out = ["--out", str(tmp_path)]
+    assert main(["report", "--from", str(tmp_path / "runs" / "q")] + out) == 0
+    before = (tmp_path / "speedup.md").read_text()
+    assert main(["report", "--from", str(tmp_path / "runs" / "c")] + out) == 2
+    assert "holds a 'quick'-profile report" in capsys.readouterr().err
+    assert (tmp_path / "speedup.md").read_text() == before
+    assert main(["report", "--from", str(tmp_path / "runs" / "c"), "--replace"] + out) == 0
+    assert "Profile `ci`" in (tmp_path / "speedup.md").read_text()
+
+
+def test_history_plots_the_headline_ratios_of_runs_of_one_profile(tmp_path, synthetic_run):
+    """Two quick runs and a ci run: the trend has two points per ratio (the ci run is not
+    comparable); one run alone has no history."""
+    from cnnref.report import history
+    runs = tmp_path / "runs"
+    for name, raw in (("20260101-0000", synthetic_run()), ("20260102-0000", synthetic_run(2.0)),
+                      ("20260103-0000", {**synthetic_run(), "profile": "ci"})):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "bench.json").write_text(json.dumps(raw))
+    data = history.build(runs / "20260102-0000")
+    assert [r["run"] for r in data["runs"]] == ["20260101-0000", "20260102-0000"]
+    loops = [r["ratios"]["im2col_vs_loops"] for r in data["runs"]]
+    assert loops == pytest.approx([4.0 / 0.002, 4.0 / 0.004])     # loops 4 s, im2col x scale
+    (plot,) = history.plots(data)
+    assert plot.count("<circle") == 2 * len(speedup.HEADLINE)
+    assert history.build(runs / "20260103-0000") is None
 
 
 def test_training_section_renders_tables_and_inline_figures(tmp_path):

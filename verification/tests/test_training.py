@@ -6,6 +6,10 @@ The full run (200 steps, float64 and float32, both networks) is `cnnref train NE
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -133,6 +137,31 @@ def test_train_command_writes_the_report(tmp_path):
     assert code == 0 and "| dense on gray |" in text and "float64: NumPy vs PyTorch" in text, text
     for fig in ("loss", "test_acc", "parity"):
         assert (tmp_path / f"training_table18_1_{fig}.svg").read_text().startswith("<svg")
+
+
+def test_train_never_replaces_results_trained_on_other_data(tmp_path, capsys):
+    """A saved result on other data (the committed lenet5 digits run, say) stays unless
+    --replace; the refusal comes before any training."""
+    from cnnref import cli
+    saved = tmp_path / "training" / "table18_1.json"
+    saved.parent.mkdir()
+    saved.write_text(json.dumps({"net": "table18_1", "data": "the documents' own images"}))
+    args = ["train", "table18_1", "--epochs", "1", "--n-train", "32", "--n-test", "16",
+            "--no-dense", "--out", str(tmp_path)]
+    assert cli.main(args) == 2
+    assert "not overwriting" in capsys.readouterr().err
+    assert json.loads(saved.read_text())["data"] == "the documents' own images"
+    assert cli.main(args + ["--replace"]) == 0
+    assert "colour_shapes" in json.loads(saved.read_text())["data"]
+
+
+def test_train_progress_is_plain_lines_off_a_terminal(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "cnnref", "train", "table18_1", "--epochs",
+                          "2", "--n-train", "32", "--n-test", "16", "--no-dense", "--out",
+                          str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "\r" not in out.stderr
+    assert "epoch 1/2: loss" in out.stderr and "epoch 2/2: loss" in out.stderr
 
 
 @pytest.mark.formulas("C15")
