@@ -82,18 +82,27 @@ def _check_one(impl, module, name, opts, total_left, cost_left, beat, hard) -> d
     return _summary(impl, spec, state, time.monotonic() - start)
 
 
-def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
-    if quiet:
-        _silence()
-    limit_memory(opts.max_memory)
+def import_in_worker(impl: str, conn, max_memory: int | None):
+    """A worker's start: its memory limit, the ground truth's state recorded, the user's
+    module imported (None, the import error sent, when it cannot be)."""
+    limit_memory(max_memory)
     snapshot()                 # the ground truth's state, before the user's module runs
     conn.send(("beat", None, "import"))
     try:
         module = load_impl(impl)
     except ImplError as exc:
         conn.send(("import_error", str(exc)))
-        return
+        return None
     after_import()
+    return module
+
+
+def worker(impl: str, names: list, opts: RunOptions, conn, quiet: bool = True):
+    if quiet:
+        _silence()
+    module = import_in_worker(impl, conn, opts.max_memory)
+    if module is None:
+        return
     start = time.monotonic()
     deadline = start + opts.budget
     defined = [n for n in names if getattr(module, n, None) is not None]

@@ -16,8 +16,8 @@ import numpy as np
 
 from cnnref.verification.check.battery import State, evaluate, supported_args
 from cnnref.verification.check.diagnose import diagnose
-from cnnref.verification.check.protocol import ImplError, Outcome, accepts_of, load_impl
-from cnnref.verification.check.runner import _silence
+from cnnref.verification.check.protocol import Outcome, accepts_of
+from cnnref.verification.check.runner import _silence, import_in_worker
 from cnnref.verification.core.cases import as_float32
 from cnnref.verification.operators.registry import REGISTRY
 
@@ -108,11 +108,9 @@ def matrix_worker(impl: str, units: list, opts: MatrixOptions, conn, quiet: bool
     """The worker target of check.runner.run_check for the matrix."""
     if quiet:
         _silence()
-    conn.send(("beat", None, "import"))
-    try:
-        module = load_impl(impl)
-    except ImplError as exc:
-        conn.send(("import_error", str(exc)))
+    # no address-space limit: JAX, TensorFlow and MLX reserve far more than they use
+    module = import_in_worker(impl, conn, None)
+    if module is None:
         return
     float32_only = frozenset(getattr(module, "FLOAT32_ONLY", ()))
     by_function: dict = {}
