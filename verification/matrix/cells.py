@@ -130,10 +130,13 @@ def _blame_features(record: dict, records: list, convention: str | None = None) 
     pool = [r for r in records if r["status"] == "agrees" or explained_by(r)] if good \
         else ran
     covered = {f for r in pool for f in r["features"]}
-    candidates = _same_cause(record, records, convention) if good else record["features"]
-    alone = [f for f in candidates if f not in covered]
-    if alone or not good:      # a refusal only in combination blames no single feature
+    alone = [f for f in record["features"] if f not in covered]
+    if not good:               # a refusal only in combination blames no single feature
         return _widest(alone, record, records)
+    candidates = _same_cause(record, records, convention)
+    shared = [f for f in alone if f in candidates]
+    if shared or alone:
+        return _widest(shared or alone, record, records)
     shares = {f: _share(records, f, "agrees") for f in candidates}
     low = min(shares.values(), default=0.0)
     return [f for f, v in shares.items() if v == low]

@@ -28,6 +28,7 @@ MAX_DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}
 AVG_DEFAULTS = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
                 "divisor_override": None, "dilation": 1}
 _PAIRS = ("kernel_size", "stride", "padding", "dilation")
+DIVISOR_WINS = "divisor_override with count_include_pad=False or ceil_mode"
 
 
 # --- strategies: valid configurations only, biased towards the corners ---------------
@@ -106,6 +107,10 @@ def pool_features(kind: str):
             f |= {"count_include_pad=False"} if kwargs.get("count_include_pad") is False \
                 else set()
             f |= {"divisor_override"} if kwargs.get("divisor_override") is not None else set()
+            # torch: the override wins over both; a framework that rescales its mean
+            # differs exactly there
+            f |= {DIVISOR_WINS} if "divisor_override" in f and (
+                "count_include_pad=False" in f or kwargs.get("ceil_mode")) else set()
             f |= {"dilation>1 (avg)"} if "dilation>1" in f else set()
             f.discard("dilation>1")
         return frozenset(f)
@@ -312,7 +317,8 @@ def _spec(kind: str, backward: bool) -> Op:
         features += ["negative values next to padding", "NaN"]
     else:
         features = [f for f in features if f not in ("dilation>1", "dilation=pair")]
-        features += ["count_include_pad=False", "divisor_override", "dilation>1 (avg)"]
+        features += ["count_include_pad=False", "divisor_override", DIVISOR_WINS,
+                     "dilation>1 (avg)"]
     return Op(op, positional, frozenset(), defaults, ("grad_x",) if backward else ("out",),
                   pool_examples(op, kind, backward), pool_corners(op, kind, backward),
                   lambda exact, kind=kind: pool2d_cases(kind, values="ties" if exact

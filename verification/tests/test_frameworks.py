@@ -18,6 +18,7 @@ from cnnref.verification.frameworks import FRAMEWORKS
 from cnnref.verification.matrix.cases import matrix_cases
 from cnnref.verification.matrix.cells import function_cells
 from cnnref.verification.matrix.run import Settings, run_framework
+from cnnref.verification.operators.pooling import DIVISOR_WINS
 from cnnref.verification.operators.registry import CHECKABLE, REGISTRY
 
 _ONNX_COMMON = {
@@ -93,7 +94,7 @@ KNOWN: dict[str, set] = {
         ("max_pool2d_backward", "NaN"), ("max_pool2d_backward", "ceil_mode drop rule"),
         ("max_pool2d_backward", "+-inf"),
         # divisor_override as a rescaled mean: mean * k*k / divisor
-        ("avg_pool2d", "divisor_override"), ("avg_pool2d_backward", "divisor_override"),
+        ("avg_pool2d", DIVISOR_WINS), ("avg_pool2d_backward", DIVISOR_WINS),
         ("batch_norm", "float parameters"), ("batch_norm", "running_var compared"),
         ("batch_norm_backward", "float parameters"),
         ("batch_norm_backward", "weight or bias alone"),
