@@ -61,6 +61,15 @@ class State:
     per_feature: dict | None = None     # after a failure: check/sweep.py's summary
 
 
+def _known_combination(state: State, key: str) -> bool:
+    """Is `key` a refused combination containing one refused before? (Noted once.)"""
+    if not key.startswith(COMBINATION):
+        return False
+    mine = set(key[len(COMBINATION):].split(" + "))
+    return any(set(k[len(COMBINATION):].split(" + ")) <= mine
+               for k in state.unsupported if k.startswith(COMBINATION))
+
+
 def supported_args(spec: Op, accepts: Accepts) -> set:
     config = frozenset(spec.defaults)
     names = {k for k in spec.defaults if accepts.kwarg(k)}
@@ -192,7 +201,8 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
     case = outcome.case
     if outcome.unsupported:
         for f in outcome.blame:
-            state.unsupported.setdefault(f, outcome.unsupported)
+            if not _known_combination(state, f):
+                state.unsupported.setdefault(f, outcome.unsupported)
         return False
     state.checked[family] = state.checked.get(family, 0) + 1
     for f in case.features | outcome.features | ({"exact integers"} if case.exact else set()):
@@ -220,8 +230,18 @@ def refusable(state: State, case: Case, not_implemented: bool) -> set:
     is not a limitation an implementation may have."""
     if case.probe:
         return {case.probe}
-    return {f for f in case.features if not state.covered.get(f) and (
+    alone = {f for f in case.features if not state.covered.get(f) and (
         f in EXTENSIONS or (not_implemented and state.spec.kwarg_of(f)))}
+    if alone or not not_implemented:
+        return alone
+    # every argument feature of the case ran on its own: the combination is refused
+    # (kernel_size=(1, 2) with stride=None, a pair stride the layer cannot take)
+    arguments = sorted(f for f in case.features if f != "float32" and (
+        f in EXTENSIONS or state.spec.kwarg_of(f)))
+    return {COMBINATION + " + ".join(arguments)} if arguments else set()
+
+
+COMBINATION = "combination: "
 
 
 DECLARED = "declared: "
@@ -403,7 +423,8 @@ def _battery(state: State, opts: Options) -> bool:
 
 def missing_features(state: State, all_features) -> dict:
     """feature -> why it was not covered."""
-    out = {}
+    out = {f: f"unsupported: {why}" for f, why in state.unsupported.items()
+           if f.startswith(COMBINATION)}
     for f in all_features:
         need = state.spec.kwarg_of(f)
         if state.covered.get(f):

@@ -70,6 +70,8 @@ def _why(r: dict) -> str:
     if found:
         return found[0].split(" (")[0]
     kind = f.get("kind")
+    if kind == "raised" and "refused every worked example" in f.get("message", ""):
+        return "refuses even the documents' worked example"
     if kind == "raised":
         return "crashes: " + _one_line(f.get("message", "").removeprefix("raised "), 60)
     return {"timeout": "hangs", "crashed": "the process dies", "shape": "wrong shape",
