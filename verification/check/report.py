@@ -69,6 +69,13 @@ def _why(r: dict) -> str:
         [d["mistake"] for d in f.get("diagnosis") or []]
     if found:
         return found[0].split(" (")[0]
+    also = (r.get("per_feature") or {}).get("named") or []
+    if also:      # the first failure is unexplained (a crash), other cases are not
+        return f"{_how(f)}; wrong values elsewhere: " + ", ".join(m.split(" (")[0] for m in also)
+    return _how(f)
+
+
+def _how(f: dict) -> str:
     kind = f.get("kind")
     if kind == "raised" and "refused every worked example" in f.get("message", ""):
         return "refuses even the documents' worked example"

@@ -72,9 +72,21 @@ def summarize(cells: dict) -> dict:
     return out
 
 
+def named(records: list) -> list:
+    """Every mistake the diagnosis named in some failing case, most frequent first: a
+    function whose first failure is a crash may also compute wrong values elsewhere."""
+    votes: dict = {}
+    for r in records:
+        if r["status"] == "differs" and r.get("kind") != "raised" and r.get("conventions"):
+            votes[r["conventions"][0]] = votes.get(r["conventions"][0], 0) + 1
+    return sorted(votes, key=lambda m: -votes[m])
+
+
 def per_feature(state: State, opts: Options) -> dict:
-    """The summary of every feature of the failing function (see summarize)."""
-    return summarize(function_cells(records_of(state, opts)))
+    """The summary of every feature of the failing function (see summarize), with the
+    mistakes named in any of its cases."""
+    records = records_of(state, opts)
+    return {**summarize(function_cells(records)), "named": named(records)}
 
 
 def sentence(summary: dict) -> str:
@@ -92,4 +104,6 @@ def sentence(summary: dict) -> str:
         parts.append(f"right on {', '.join(summary['right'])}")
     if summary.get("refused"):
         parts.append(f"refuses {', '.join(summary['refused'])}")
+    if summary.get("named"):
+        parts.append("mistakes named in its cases: " + "; ".join(summary["named"]))
     return "; ".join(parts)
