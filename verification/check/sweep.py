@@ -54,9 +54,11 @@ def records_of(state: State, opts: Options) -> list:
     return records
 
 
-def summarize(cells: dict) -> dict:
+def summarize(cells: dict, records: list = ()) -> dict:
     """{'wrong': {feature: mistake}, 'crashes': {feature: exception}, 'right': [...],
-    'refused': [...]} from the cells of one function."""
+    'refused': [...]} from the cells of one function; a feature is right only when none
+    of its cases failed (the matrix's cell may agree while blaming a failure elsewhere)."""
+    failed = {f for r in records if r["status"] == "differs" for f in r["features"]}
     out: dict = {"wrong": {}, "crashes": {}, "right": [], "refused": []}
     for feature, cell in sorted(cells.items()):
         if cell["verdict"] == "differs":
@@ -65,7 +67,7 @@ def summarize(cells: dict) -> dict:
                 out["crashes"][feature] = convention[len("crashes ("):-1]
             else:
                 out["wrong"][feature] = convention
-        elif cell["verdict"] == "agrees":
+        elif cell["verdict"] == "agrees" and feature not in failed:
             out["right"].append(feature)
         elif cell["verdict"] == "refuses":
             out["refused"].append(feature)
@@ -86,7 +88,7 @@ def per_feature(state: State, opts: Options) -> dict:
     """The summary of every feature of the failing function (see summarize), with the
     mistakes named in any of its cases."""
     records = records_of(state, opts)
-    return {**summarize(function_cells(records)), "named": named(records)}
+    return {**summarize(function_cells(records), records), "named": named(records)}
 
 
 def sentence(summary: dict) -> str:
@@ -104,6 +106,7 @@ def sentence(summary: dict) -> str:
         parts.append(f"right on {', '.join(summary['right'])}")
     if summary.get("refused"):
         parts.append(f"refuses {', '.join(summary['refused'])}")
-    if summary.get("named"):
-        parts.append("mistakes named in its cases: " + "; ".join(summary["named"]))
+    others = [m for m in summary.get("named", []) if m not in by_mistake]
+    if others:
+        parts.append("also named in its cases: " + "; ".join(others))
     return "; ".join(parts)

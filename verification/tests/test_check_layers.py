@@ -94,7 +94,7 @@ def test_a_crash_does_not_hide_the_rest():
     summary = results["conv2d_backward"]["per_feature"]
     assert "non-square kernel" in summary["crashes"], summary
     assert conv_mutants.SQUARE_ONLY in summary["named"], summary
-    assert {"batch>1", "stride>1"} <= set(summary["right"]), summary
+    assert "stride>1" in summary["right"], summary
 
 
 def test_the_report_leads_with_a_verdict():
