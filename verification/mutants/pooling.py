@@ -219,8 +219,9 @@ MAX_POOL2D_BACKWARD = {
     TIES_SPLIT: lambda g, x, k, **kw: _split_ties(g, x, k, kw),
     # a backward that recomputes the argmax on its own padded copy of the input: right
     # when the forward is, unless that copy is padded with 0 while the forward's is -inf
-    ZERO_PAD + " in the backward's argmax (recomputed there, differently from the "
-    "forward); the gradient of a window whose maximum is padding is lost":
+    "max pooling padded with 0 instead of -inf in the backward's argmax (recomputed "
+    "there, differently from the forward; padding must never win): the gradient of a "
+    "window whose maximum is padding is lost":
         lambda g, x, k, **kw: _route(g, x, k, kw, _first, fill=0.0),
     OVERWRITE + "; each window's block assigned, the last window wins":
         lambda g, x, k, **kw: _route(g, x, k, kw, _first, overwrite="block"),
