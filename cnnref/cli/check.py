@@ -8,6 +8,7 @@ names and signatures. Exit status: 0 all agree, 1 any disagreement, 2 usage or i
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 
@@ -37,6 +38,10 @@ def register(subparsers) -> None:
     p.add_argument("--max-memory", metavar="SIZE", type=_size, default=None,
                    help="address-space limit of the process running IMPL, e.g. 2G or 512M "
                         "(default a quarter of the machine's memory; 0: none)")
+    p.add_argument("--assume", action="append", metavar="KEY=VALUE", default=[],
+                   help="declare what the implementation does not support, as the keyword's "
+                        "default it always uses (padding=0, ceil_mode=False, bias=None): "
+                        "those cases are not run and are listed as not covered (repeatable)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=run)
 
@@ -63,6 +68,36 @@ def split_ops(impl: str | None, ops: list[str] | None) -> tuple[str | None, list
     return impl, wanted
 
 
+def parse_assume(items: list) -> dict:
+    """['padding=0', 'ceil_mode=False'] -> {'padding': 0, 'ceil_mode': False}."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--assume {item!r}: expected KEY=VALUE, e.g. padding=0")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"--assume {item!r}: {value!r} is not a Python literal") from None
+    return out
+
+
+def _options(args) -> RunOptions | None:
+    """The run's options from the arguments; None (said on stderr) when they are wrong."""
+    if args.max_examples < 1 or args.timeout <= 0:
+        print("cnnref check: --max-examples and --timeout must be positive", file=sys.stderr)
+        return None
+    try:
+        assume = parse_assume(args.assume)
+    except ValueError as exc:
+        print(f"cnnref check: {exc}", file=sys.stderr)
+        return None
+    opts = RunOptions(args.max_examples, args.seed, args.timeout, args.budget, assume=assume)
+    if args.max_memory is not None:
+        opts.max_memory = args.max_memory
+    return opts
+
+
 def run(args) -> int:
     names = list(CHECKABLE)
     args.impl, wanted = split_ops(args.impl, args.ops)
@@ -77,12 +112,9 @@ def run(args) -> int:
                   file=sys.stderr)
             return 2
         names = [n for n in names if n in wanted]
-    if args.max_examples < 1 or args.timeout <= 0:
-        print("cnnref check: --max-examples and --timeout must be positive", file=sys.stderr)
+    opts = _options(args)
+    if opts is None:
         return 2
-    opts = RunOptions(args.max_examples, args.seed, args.timeout, args.budget)
-    if args.max_memory is not None:
-        opts.max_memory = args.max_memory
     report = run_check(args.impl, names, opts)
     print(render(args.impl, report, opts))
     status = exit_status(report)

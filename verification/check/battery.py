@@ -1,6 +1,13 @@
 """The battery of one function: worked examples, corner cases, exact integers, hypothesis
 (float64, then float32), cheapest first, stopping at the first failure, which hypothesis
-then shrinks to the smallest failing case within a time budget.
+then shrinks to the smallest failing case within a time budget; after a failure, every
+feature is run on its own (check/sweep.py), so the report can say what else is wrong,
+what crashes and what is right.
+
+Refusal means "not covered": a NotImplementedError refuses the argument values of its
+case (any keyword, int padding and stride included), a declared assumption (the module's
+ASSUME or `--assume padding=0`) refuses a keyword's other values up front, and the
+battery goes on with the rest. A module that refuses every worked example fails.
 
 Runs inside the worker process of check_runner; `beat(label)` tells the parent a call is
 starting, so a hung call is killed after the per-call timeout.
@@ -33,6 +40,7 @@ class Options:
     seed: int = 0
     budget: float = 10.0            # soft seconds for this function's hypothesis families
     hard_deadline: float = float("inf")   # time.monotonic() after which no case starts
+    assume: dict = field(default_factory=dict)   # keyword -> the only value to test
 
 
 @dataclass
@@ -50,6 +58,16 @@ class State:
     failure: Outcome | None = None
     failure_family: str | None = None
     float32_only: bool = False      # its module lists it in FLOAT32_ONLY
+    per_feature: dict | None = None     # after a failure: check/sweep.py's summary
+
+
+def _known_combination(state: State, key: str) -> bool:
+    """Is `key` a refused combination containing one refused before? (Noted once.)"""
+    if not key.startswith(COMBINATION):
+        return False
+    mine = set(key[len(COMBINATION):].split(" + "))
+    return any(set(k[len(COMBINATION):].split(" + ")) <= mine
+               for k in state.unsupported if k.startswith(COMBINATION))
 
 
 def supported_args(spec: Op, accepts: Accepts) -> set:
@@ -183,7 +201,8 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
     case = outcome.case
     if outcome.unsupported:
         for f in outcome.blame:
-            state.unsupported.setdefault(f, outcome.unsupported)
+            if not _known_combination(state, f):
+                state.unsupported.setdefault(f, outcome.unsupported)
         return False
     state.checked[family] = state.checked.get(family, 0) + 1
     for f in case.features | outcome.features | ({"exact integers"} if case.exact else set()):
@@ -194,25 +213,57 @@ def record(state: State, outcome: Outcome, family: str) -> bool:
     return False
 
 
-# What every implementation must do: int stride and padding, a bias (when its signature
-# has one), the default stride. Refusing them is a failure, not a limitation.
+# What every implementation must do unless it says it does not: int stride and padding,
+# a bias (when its signature has one), the default stride. Refusing them by any exception
+# but NotImplementedError is a failure, not a limitation.
 CORE = frozenset({"stride>1", "padding>0", "bias", "stride=None (kernel)"})
 
 
 def refusable(state: State, case: Case, not_implemented: bool) -> set:
     """The features a refusal of `case` (an exception) may be put down to; none means the
     refusal is a failure. Its probe, if it has one. Else, for NotImplementedError, its
-    optional argument features (those tied to a keyword: ceil_mode, dilation>1,
-    groups>1, argument forms ...) that no accepted case has covered yet; for any other
-    exception only the argument forms of EXTENSIONS (pairs, padding strings, float32),
-    which torch itself refuses in part. Never the core (CORE) nor properties of the
-    arrays (batch>1, non-square, overlapping windows, large values): refusing those is not
-    a limitation an implementation may have, and a stub that raises NotImplementedError
-    everywhere fails."""
+    argument features (those tied to a keyword or an optional array: padding>0,
+    stride>1, bias, ceil_mode, dilation>1, argument forms ...) that no accepted case has
+    covered yet; for any other exception only the argument forms of EXTENSIONS (pairs,
+    padding strings, float32), which torch itself refuses in part. Never properties of
+    the arrays (batch>1, non-square, overlapping windows, large values): refusing those
+    is not a limitation an implementation may have."""
     if case.probe:
         return {case.probe}
-    return {f for f in case.features - CORE if not state.covered.get(f)
-            and (f in EXTENSIONS or (not_implemented and state.spec.kwarg_of(f)))}
+    alone = {f for f in case.features if not state.covered.get(f) and (
+        f in EXTENSIONS or (not_implemented and state.spec.kwarg_of(f)))}
+    if alone or not not_implemented:
+        return alone
+    # every argument feature of the case ran on its own: the combination is refused
+    # (kernel_size=(1, 2) with stride=None, a pair stride the layer cannot take)
+    arguments = sorted(f for f in case.features if f != "float32" and (
+        f in EXTENSIONS or state.spec.kwarg_of(f)))
+    return {COMBINATION + " + ".join(arguments)} if arguments else set()
+
+
+COMBINATION = "combination: "
+
+
+DECLARED = "declared: "
+
+
+def declare(state: State, assume: dict):
+    """Pre-refuse the features of each assumed keyword (its value must be the keyword's
+    default: `padding=0`, `bias=None`, `ceil_mode=False`, ...); an assumption the function
+    has no keyword for is ignored, one away from the default is a note."""
+    spec = state.spec
+    for key, value in assume.items():
+        if key not in spec.defaults and key not in spec.optional:
+            continue
+        if key in spec.defaults and value != spec.defaults[key]:
+            state.notes.append(f"assumption {key}={value!r} ignored: only a keyword's "
+                               f"default ({spec.defaults[key]!r}) can be assumed")
+            continue
+        for f in spec.all_features:
+            if spec.kwarg_of(f) == key:
+                state.unsupported.setdefault(f, f"{DECLARED}{key}={value!r} assumed")
+        if key in spec.optional:
+            state.supported.discard(key)
 
 
 def fit_signature(state: State, case: Case) -> Case:
@@ -230,10 +281,21 @@ def fit_signature(state: State, case: Case) -> Case:
 
 
 def run_fixed(state: State, family: str, cases) -> bool:
+    refused = None
     for case in cases:
         case = fit_signature(state, case)
-        if usable(state, case) and record(state, evaluate(state, case), family):
+        if not usable(state, case):
+            continue
+        outcome = evaluate(state, case)
+        refused = refused or (outcome if outcome.unsupported else None)
+        if record(state, outcome, family):
             return True
+    if family == "examples" and refused is not None and not state.checked.get(family):
+        # refusing the documents' worked examples is not a limitation: nothing is left
+        state.failure, state.failure_family = replace(refused, failure=Failure(
+            "raised", "-", f"refused every worked example of the documents: raised "
+            f"{refused.unsupported}"), unsupported=None), family
+        return True
     return False
 
 
@@ -272,8 +334,8 @@ def _property(state: State, family: str, clock: _Clock, budget: float):
     memo: dict = {}
 
     def prop(raw):
-        case = spec.build(spec.restrict(raw, state.supported, state.unsupported), dtype,
-                          family)
+        case = spec.build(spec.restrict(raw, state.supported - refused_arrays(state),
+                                        state.unsupported), dtype, family)
         if case.label not in memo:
             if not usable(state, case) or not clock.admits():
                 return
@@ -287,6 +349,11 @@ def _property(state: State, family: str, clock: _Clock, budget: float):
             state.failure, state.failure_family = outcome, family
             raise _Failed()
     return prop
+
+
+def refused_arrays(state: State) -> set:
+    """The optional arrays (bias) refused so far: drawn cases leave them out."""
+    return {state.spec.kwarg_of(f) for f in state.unsupported} & set(state.spec.optional)
 
 
 def _hypothesis_test(strategy, prop, max_examples: int):
@@ -331,29 +398,40 @@ def run_battery(spec: Op, fn, accepts: Accepts, opts: Options, beat,
     inputs rounded, float32 bounds)."""
     state = State(spec, fn, accepts, beat, float32_only=float32_only)
     state.supported = supported_args(spec, accepts)
+    declare(state, opts.assume)
+    if _battery(state, opts):
+        from cnnref.verification.check.sweep import per_feature
+        state.per_feature = per_feature(state, opts)
+    return state
+
+
+def _battery(state: State, opts: Options) -> bool:
+    """The families in turn, cheapest first; True at the first failure."""
     start = time.monotonic()
-    if run_fixed(state, "examples", spec.examples()) or \
-            run_fixed(state, "corners", spec.corners()):
-        return state
-    families = ["exact"] + (["random", "float32"] if spec.random else [])
+    if run_fixed(state, "examples", state.spec.examples()) or \
+            run_fixed(state, "corners", state.spec.corners()):
+        return True
+    families = ["exact"] + (["random", "float32"] if state.spec.random else [])
     for i, family in enumerate(families):
         # later families get what the earlier ones left of the budget
         left = opts.budget - (time.monotonic() - start)
         deadline = time.monotonic() + left / (len(families) - i)
         if run_hypothesis(state, family, opts, deadline):
-            return state
-    return state
+            return True
+    return False
 
 
 def missing_features(state: State, all_features) -> dict:
     """feature -> why it was not covered."""
-    out = {}
+    out = {f: f"unsupported: {why}" for f, why in state.unsupported.items()
+           if f.startswith(COMBINATION)}
     for f in all_features:
         need = state.spec.kwarg_of(f)
         if state.covered.get(f):
             continue
         if f in state.unsupported:
-            out[f] = f"unsupported: {state.unsupported[f]}"
+            why = state.unsupported[f]
+            out[f] = why if why.startswith(DECLARED) else f"unsupported: {why}"
         elif need and need not in state.supported:
             out[f] = f"'{need}' not in the signature"
         elif f.endswith(" compared") and not state.failure:

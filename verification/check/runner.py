@@ -33,6 +33,7 @@ class RunOptions:
     budget: float = 30.0           # soft seconds for all hypothesis families together
     max_memory: int | None = dataclasses.field(default_factory=default_max_memory)  # bytes
     import_timeout: float | None = None   # seconds for the import (None: IMPORT_TIMEOUT)
+    assume: dict = dataclasses.field(default_factory=dict)   # --assume padding=0 ...
 
 
 def _silence():
@@ -55,6 +56,7 @@ def _summary(impl, spec, state, elapsed) -> dict:
                           **dataclasses.asdict(o.failure),
                           "diagnosis": diagnose(spec, o),
                           "repro": repro_snippet(impl, spec, o.case, state.supported)}
+        out["per_feature"] = state.per_feature
     return out
 
 
@@ -74,12 +76,22 @@ def _check_one(impl, module, name, opts, total_left, cost_left, beat, hard) -> d
     budget = max(0.5, total_left * spec.cost / cost_left)
     start = time.monotonic()
     float32_only = name in getattr(module, "FLOAT32_ONLY", ())
-    state = run_battery(spec, fn, accepts_of(fn), Options(opts.max_examples, opts.seed,
-                                                         budget, hard), beat, float32_only)
+    state = run_battery(spec, fn, accepts_of(fn), Options(
+        opts.max_examples, opts.seed, budget, hard, assumptions(module, name, opts.assume)),
+        beat, float32_only)
     if float32_only:
         state.notes.append("listed in the module's FLOAT32_ONLY: every case ran in float32, "
                            "judged by float32 bounds")
     return _summary(impl, spec, state, time.monotonic() - start)
+
+
+def assumptions(module, name: str, given: dict) -> dict:
+    """What the module declares (ASSUME = {"padding": 0}, for every function, or
+    {"max_pool2d": {"padding": 0}} for one) and the command line adds (--assume)."""
+    declared = dict(getattr(module, "ASSUME", None) or {})
+    mine = declared.pop(name, {}) if isinstance(declared.get(name), dict) else {}
+    common = {k: v for k, v in declared.items() if not isinstance(v, dict)}
+    return {**common, **mine, **given}
 
 
 def import_in_worker(impl: str, conn, max_memory: int | None):

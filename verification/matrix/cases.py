@@ -21,15 +21,16 @@ from cnnref.verification.core.cases import Case
 from cnnref.verification.operators.op import Op
 
 
-def _families(op: Op) -> list:
+def _families(op: Op, beyond: bool = True) -> list:
     """(family, strategy, build, dtype, fit) of every drawn family of `op`; fit: pass
     the draw through the op's fit to torch's argument space (not for the matrix draws,
-    which lie beyond it on purpose)."""
+    which lie beyond it on purpose; beyond=False leaves them out)."""
     out = [("exact", op.strategy(True), op.build, "float64", True)]
     if op.random:
         out += [("random", op.strategy(False), op.build, "float64", True),
                 ("float32", op.strategy(False), op.build, "float32", True)]
-    for family, strategy, build in (op.matrix_draws() if op.matrix_draws else []):
+    for family, strategy, build in (op.matrix_draws() if op.matrix_draws and beyond
+                                    else []):
         out.append((family, strategy, build, "float64", False))
     return out
 
@@ -64,12 +65,13 @@ def tagged(op: Op, case: Case) -> Case:
     return replace(case, features=case.features | extra)
 
 
-def matrix_cases(op: Op, seed: int = 0, draws: int = 8) -> list[Case]:
+def matrix_cases(op: Op, seed: int = 0, draws: int = 8, beyond: bool = True) -> list[Case]:
     """Every case of `op` the matrix runs (see the module docstring); cases outside the
-    semantics the reference holds (op.applicable) are left out."""
+    semantics the reference holds (op.applicable) are left out; beyond=False: only the
+    checker's own argument space (no matrix draws)."""
     fixed = list(op.examples()) + list(op.corners())
     drawn = [_draw(op, family, seed * 7919 + i, draws)
-             for i, family in enumerate(_families(op))]
+             for i, family in enumerate(_families(op, beyond))]
     interleaved = [c for group in itertools.zip_longest(*drawn) for c in group if c]
     cases, seen = [], set()
     for case in fixed + interleaved:

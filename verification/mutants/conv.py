@@ -30,6 +30,23 @@ def _f32(a):
     return None if a is None else a.astype(np.float32)
 
 
+def drop_last_sample(out):
+    """The result of a per-sample loop `for n in range(N - 1)`: the last sample (the only
+    one when N = 1) left at 0."""
+    out = np.array(out, dtype=np.float64)
+    out[-1] = 0.0
+    return out
+
+
+WIDTH_PADDING = "padding computed from one axis only (the width's padding used for the " \
+    "height too)"
+NO_OFFSET = "backward ignores the padding offset (grad_x cut from the padded gradient's " \
+    "top-left corner instead of its interior)"
+SQUARE_ONLY = "conv backward for square kernels only (taps looped over k x k with k = " \
+    "the kernel's height: a wider kernel's extra columns get no gradient)"
+DROP_LAST = "per-sample loop drops the last sample (`for n in range(N - 1)`)"
+
+
 # --- conv2d forward -----------------------------------------------------------------------
 
 def _ceil_size_conv(x, w, b, kw):
@@ -51,6 +68,15 @@ def _one_side(x, w, b, kw, before: bool):
     (pt, pb), (pl, pr) = _geo(x, w, kw).pads
     pads = ((pt, 0), (pl, 0)) if before else ((0, pb), (0, pr))
     return ref.conv2d(x, w, b, **{**kw, "padding": pads})
+
+
+def _width_padding(x, w, b, kw):
+    """The padding computed for the width and used for the height too (a 'same' padding
+    from kW alone, a pair's second entry for both axes): wrong shape on non-square kernels."""
+    geo = _geo(x, w, kw)
+    if geo.pads[0] == geo.pads[1]:
+        raise ValueError("both axes padded alike: nothing to confuse")
+    return ref.conv2d(x, w, b, **{**kw, "padding": (geo.pads[1], geo.pads[1])})
 
 
 def _first_group_only(x, w, b, kw):
@@ -85,6 +111,8 @@ CONV2D = {
         lambda x, w, b=None, **kw: _first_group_only(x, w, b, kw),
     "off-by-one output size (the last row and column are missing: no + 1)":
         lambda x, w, b=None, **kw: ref.conv2d(x, w, b, **kw)[..., :-1, :-1],
+    WIDTH_PADDING: lambda x, w, b=None, **kw: _width_padding(x, w, b, kw),
+    DROP_LAST: lambda x, w, b=None, **kw: drop_last_sample(ref.conv2d(x, w, b, **kw)),
 }
 
 
@@ -157,6 +185,38 @@ def _loop(g, x, w, b, kw, **opts):
     return {"grad_x": gx, "grad_weight": gw}
 
 
+def _no_offset(g, x, w, b, kw):
+    """grad_x of the padded input cropped at its top-left corner instead of its interior:
+    the backward forgot to take the padding offset off."""
+    geo = _geo(x, w, kw)
+    (t, _), (l, _) = geo.pads
+    if t == 0 and l == 0:
+        raise ValueError("no padding before: no offset to ignore")
+    gxp = ref.conv2d_backward(g, pad2d(x, geo.pads), w, b, **{**kw, "padding": 0})[0]
+    return {"grad_x": gxp[..., :geo.hw[0], :geo.hw[1]]}
+
+
+def _square_only(g, x, w, b, kw):
+    """Kernel taps looped over k x k with k = the kernel's height: the columns of a wider
+    kernel neither give to grad_x nor get a grad_weight (a taller one would crash)."""
+    kh, kwid = w.shape[2:]
+    if kwid <= kh:
+        raise ValueError("not wider than tall: the loop covers the kernel or crashes")
+    cut = w.copy()
+    cut[..., kh:] = 0.0
+    out = _bwd(g, x, cut, b, kw)
+    out["grad_weight"][..., kh:] = 0.0
+    return out
+
+
+def _drop_last_bwd(g, x, w, b, kw):
+    """The backward of a per-sample loop that stops at N - 1: the last sample's upstream
+    gradient never read (its grad_x 0, no share in grad_weight and grad_bias)."""
+    g = np.array(g, dtype=np.float64)
+    g[-1] = 0.0
+    return _bwd(g, x, w, b, kw)
+
+
 def _n_out(g):
     return g.shape[0] * g.shape[2] * g.shape[3]
 
@@ -191,6 +251,9 @@ CONV2D_BACKWARD = {
     FLOAT32: lambda g, x, w, b=None, **kw: {
         k: None if v is None else v.astype(np.float64)
         for k, v in _bwd(_f32(g), _f32(x), _f32(w), _f32(b), kw).items()},
+    NO_OFFSET: lambda g, x, w, b=None, **kw: _no_offset(g, x, w, b, kw),
+    SQUARE_ONLY: lambda g, x, w, b=None, **kw: _square_only(g, x, w, b, kw),
+    DROP_LAST: lambda g, x, w, b=None, **kw: _drop_last_bwd(g, x, w, b, kw),
 }
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from cnnref import reference as ref
 from cnnref.reference.pooling import _crop, _windows, pool_geometry
 from cnnref.reference.windows import fold
+from cnnref.verification.mutants.conv import DROP_LAST, drop_last_sample
 
 
 def _geo(x, k, kw, func="mutant"):
@@ -65,6 +66,32 @@ def _split_ties(g, x, k, kw):
         share = hit / np.maximum(hit.sum(axis=-1, keepdims=True), 1)
     blocks = (share * g[..., None]).reshape(share.shape[:-1] + geo.kernel)
     return _crop(fold(blocks, geo.padded_hw, geo.stride, geo.dilation), geo)
+
+
+def _ties_all(g, x, k, kw):
+    """grad_x of max pooling by the mask `(window == max) * dout`: every tied maximum of
+    a window receives the window's whole gradient (the mask is right only without ties)."""
+    geo = _geo(x, k, kw)
+    win = _windows(x, geo, -np.inf)
+    with np.errstate(invalid="ignore"):
+        hit = win == np.max(win, axis=-1, keepdims=True)
+    if not np.any(hit.sum(axis=-1) > 1):
+        raise ValueError("no ties: the mask is right here")
+    blocks = (hit * g[..., None]).reshape(hit.shape[:-1] + geo.kernel)
+    return _crop(fold(blocks, geo.padded_hw, geo.stride, geo.dilation), geo)
+
+
+def _no_offset(g, x, k, kw):
+    """grad_x scattered at the padded frame's coordinates without taking the padding off:
+    the top-left (H, W) corner of the padded gradient instead of its interior."""
+    geo = _geo(x, k, kw)
+    (t, _), (l, _) = geo.pads
+    if t == 0 and l == 0:
+        raise ValueError("no padding before: no offset to ignore")
+    grad = ref.max_pool2d_backward(g, np.asarray(x, dtype=np.float64), k, **kw)
+    padded = np.zeros(x.shape[:2] + geo.padded_hw)
+    padded[..., t:t + geo.hw[0], l:l + geo.hw[1]] = grad
+    return padded[..., :geo.hw[0], :geo.hw[1]]
 
 
 def has_ties(x, k, kw) -> bool:
@@ -158,6 +185,10 @@ LOWEST = "(a window of -inf or NaN gives that value; torch: -inf or NaN)"
 TIES_SPLIT = "ties split evenly (the gradient shared by tied maxima; torch: all to the first)"
 TIES_LAST = "max-pool ties go to the last maximum (torch: the first in row-major order)"
 ZERO_PAD = "max pooling padded with 0 instead of -inf (padding must never win)"
+TIES_ALL = "gradient sent to every tied maximum (the mask `(x == max) * dout`; torch: " \
+    "only the first maximum in row-major order)"
+NO_OFFSET = "backward ignores the padding offset (the gradient is written at padded " \
+    "coordinates: shifted up-left by the padding)"
 OVERWRITE = "overwrite instead of accumulate (overlapping windows must add)"
 FLOOR = "ceil_mode ignored (always floor)"
 CEIL = "ceil_mode always on (ceil even when ceil_mode=False)"
@@ -169,6 +200,7 @@ MAX_POOL2D = {
     FLOOR: _with(ref.max_pool2d, ceil_mode=False),
     CEIL: _with(ref.max_pool2d, ceil_mode=True),
     NO_DROP: lambda x, k, **kw: no_drop(x, k, kw),
+    DROP_LAST: lambda x, k, **kw: drop_last_sample(ref.max_pool2d(x, k, **kw)),
     NO_DROP + ", and always on": lambda x, k, **kw: no_drop(x, k, kw, True),
     "NaN ignored (torch: a NaN in the window is the maximum)":
         lambda x, k, **kw: _nan_ignored_forward(x, k, kw),
@@ -185,7 +217,11 @@ MAX_POOL2D = {
 MAX_POOL2D_BACKWARD = {
     TIES_LAST: lambda g, x, k, **kw: _route(g, x, k, kw, _last),
     TIES_SPLIT: lambda g, x, k, **kw: _split_ties(g, x, k, kw),
-    ZERO_PAD + "; the gradient of a window whose maximum is padding is lost":
+    # a backward that recomputes the argmax on its own padded copy of the input: right
+    # when the forward is, unless that copy is padded with 0 while the forward's is -inf
+    "max pooling padded with 0 instead of -inf in the backward's argmax (recomputed "
+    "there, differently from the forward; padding must never win): the gradient of a "
+    "window whose maximum is padding is lost":
         lambda g, x, k, **kw: _route(g, x, k, kw, _first, fill=0.0),
     OVERWRITE + "; each window's block assigned, the last window wins":
         lambda g, x, k, **kw: _route(g, x, k, kw, _first, overwrite="block"),
@@ -193,6 +229,9 @@ MAX_POOL2D_BACKWARD = {
         lambda g, x, k, **kw: _route(g, x, k, kw, _first, overwrite="pixel"),
     "NaN ignored (torch: the gradient goes to the NaN)":
         lambda g, x, k, **kw: _route(g, x, k, kw, _no_nan),
+    TIES_ALL: lambda g, x, k, **kw: _ties_all(g, x, k, kw),
+    NO_OFFSET: lambda g, x, k, **kw: _no_offset(g, x, k, kw),
+    DROP_LAST: lambda g, x, k, **kw: drop_last_sample(ref.max_pool2d_backward(g, x, k, **kw)),
     "NaN passed over by a >= scan (the gradient goes to a NaN only when it is its "
     "window's last tap: XLA's select_and_scatter; torch: always to the NaN)":
         lambda g, x, k, **kw: _route(g, x, k, kw, _scan_ge),

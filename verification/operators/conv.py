@@ -168,6 +168,7 @@ def conv_features(args, kwargs) -> frozenset:
     f |= {"groups>1"} if groups > 1 else set()
     f |= {"depthwise"} if groups > 1 and groups == x.shape[1] else set()
     f |= {"non-square"} if x.shape[2] != x.shape[3] or w.shape[2] != w.shape[3] else set()
+    f |= {"non-square kernel"} if w.shape[2] != w.shape[3] else set()
     f |= {"batch>1"} if x.shape[0] > 1 else set()
     return frozenset(f)
 
@@ -291,7 +292,7 @@ def torch_conv2d(torch, x, weight, bias=None, stride=1, padding=0, dilation=1, g
     return F.conv2d(F.pad(x, (l, r, t, b)), weight, bias, stride, 0, dilation, groups)
 
 
-CONV_FEATURES = ("bias", "batch>1", "non-square", "stride>1", "padding>0", "dilation>1",
+CONV_FEATURES = ("bias", "batch>1", "non-square", "non-square kernel", "stride>1", "padding>0", "dilation>1",
                  "groups>1", "depthwise", "padding=pair", "padding=same", "padding=valid",
                  "padding=full", "padding=asymmetric", "stride=pair", "dilation=pair",
                  "float32", "exact integers")

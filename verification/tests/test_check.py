@@ -285,7 +285,8 @@ def _mutant_impl(op, mutant):
 
 
 def _layer_mutants():
-    return [(op, name) for op in LAYER_OPS for name in REGISTRY[op].mutants or {}]
+    return [(op, name) for op in ["conv2d", "conv2d_backward"] + LAYER_OPS
+            for name in REGISTRY[op].mutants or {}]
 
 
 @pytest.mark.parametrize("op,name", _layer_mutants())
