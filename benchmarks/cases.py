@@ -132,20 +132,36 @@ class ConvCheck:
         if op not in self._cache:
             kw = self.case.kwargs
             if op == "conv_forward":
-                truth = {"out": ref.conv2d(self.x64, self.w64, None, **kw)}
+                truth = {"out": REGISTRY["conv2d"].ground_truth(self.x64, self.w64, None, **kw)}
                 bounds = bounds_for("conv2d", self.x64, self.w64, None, **kw)
             else:
-                gx, gw, _ = ref.conv2d_backward(self.g64, self.x64, self.w64, None, **kw)
+                gx, gw, _ = REGISTRY["conv2d_backward"].ground_truth(self.g64, self.x64,
+                                                                     self.w64, None, **kw)
                 truth = {"grad_x": gx, "grad_weight": gw}
                 bounds = bounds_for("conv2d_backward", self.g64, self.x64, self.w64, None,
                                     **kw)
             self._cache[op] = (truth, bounds)
         return self._cache[op]
 
+    def error_model(self, op: str, algorithm: str) -> str:
+        """The tolerance model of a timed algorithm: 'auto' is what it picks here (for the
+        backward, what grad_x's convolution picks); FFT and Winograd their own; else direct."""
+        c = self.case
+        if algorithm == "auto":
+            x, w, pad = (1, c.c, *c.hw), c.w_shape, c.padding
+            if op == "conv_backward":      # grad_x = conv of grad_out with the rotated kernel
+                if c.stride != 1 or c.kernel[0] - 1 - c.padding < 0:
+                    return "direct"
+                x, w = (1, c.k, *c.out_hw), (c.c, c.k // c.groups, *c.kernel)
+                pad = c.kernel[0] - 1 - c.padding
+            algorithm = ref.choose_algorithm(np.empty(x, self.dtype), np.empty(w, self.dtype),
+                                             stride=c.stride, padding=pad, groups=c.groups)
+        return algorithm if algorithm == "fft" or algorithm in ref.WINOGRAD_TILES else "direct"
+
     def check(self, op: str, got: dict, algorithm: str) -> float:
         """Worst |error| / allowed over the outputs; `algorithm` picks the error model."""
         truth, bounds = self._truth(op)
-        model = "fft" if algorithm == "fft" else "direct"
+        model = self.error_model(op, algorithm)
         call = call_repr(op, {"x": self.x64, "weight": self.w64}, self.case.kwargs) + \
             f" dtype={self.dtype.name} algorithm={algorithm}"
         worst = 0.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conv_args import ConvGeometry, conv_geometry
+from .conv_auto import pick
 from .conv_fft import conv2d_fft
 from .conv_naive import conv2d_naive_loops
 from .conv_winograd import TILES, conv2d_winograd, winograd_unsupported
@@ -32,7 +33,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     (unroll + one matrix product per chunk), 'fft' (convolution theorem), 'winograd2' /
     'winograd4' (Winograd F(2x2, 3x3) / F(4x4, 3x3): 3x3 kernels, stride 1, dilation 1
     only, else ValueError; 'winograd' is 'winograd4'; chunks of whole samples under the
-    cap) or 'auto' (im2col, the fastest on every shape measured in benchmarks/).
+    cap) or 'auto' (the fastest by a measured rule, see choose_algorithm; it may pick
+    Winograd, whose error bound is not a direct sum's: pass algorithm='im2col' for a ground
+    truth, as verification does).
     `workspace_bytes` (a positive int) caps im2col's column buffer (default
     im2col.DEFAULT_WORKSPACE_BYTES): whole samples per chunk when they fit, else tiles of
     output rows or pixels within a sample. The peak memory is estimated first (memory.py):
@@ -48,7 +51,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     if algorithm not in ("auto",) + ALGORITHMS:
         raise ValueError(f"conv2d: algorithm must be one of {('auto',) + ALGORITHMS}, "
                          f"got {algorithm!r}")
-    algorithm = "im2col" if algorithm == "auto" else algorithm
+    algorithm = pick(geo) if algorithm == "auto" else algorithm
     _check_winograd(algorithm, geo, x.shape, weight.shape)
     check_conv_memory("conv2d", geo, x.itemsize, algorithm, cap, x=x.shape, weight=weight.shape)
     out = _dispatch(x, weight, geo, algorithm, cap)

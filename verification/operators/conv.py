@@ -316,14 +316,14 @@ CONV2D = Op("conv2d", ("x", "weight", "bias"), frozenset({"bias"}), CONV_DEFAULT
                 conv_features, fit=conv_fit, all_features=CONV_FEATURES,
                 torch=torch_conv2d, differentiable=("x", "weight", "bias"),
                 backward="conv2d_backward", rule=tolerances.conv2d_rule,
-                mutants=mutants.CONV2D)
+                mutants=mutants.CONV2D, truth_kwargs={"algorithm": "im2col"})
 CONV2D_BACKWARD = Op(
     "conv2d_backward", ("grad_out", "x", "weight", "bias"), frozenset({"bias"}),
     CONV_DEFAULTS, ("grad_x", "grad_weight", "grad_bias"), _conv_examples(True),
     _conv_corners("conv2d_backward", True), lambda exact: conv2d_cases(exact=exact),
     _conv_builder("conv2d_backward", True), conv_features, cost=1.5, fit=conv_fit,
     all_features=CONV_FEATURES, rule=tolerances.conv2d_backward_rule,
-    mutants=mutants.CONV2D_BACKWARD)
+    mutants=mutants.CONV2D_BACKWARD, truth_kwargs={"method": "col2im"})
 
 
 # --- output size -------------------------------------------------------------------------

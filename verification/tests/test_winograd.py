@@ -143,3 +143,22 @@ def test_winograd_bound_flags_a_float32_computation_of_float64_data():
     f32 = ref.conv2d(x.astype(np.float32), w.astype(np.float32), padding=1,
                      algorithm="winograd4").astype(np.float64)
     assert (np.abs(f32 - truth) > allowed).mean() > 0.9
+
+
+@pytest.mark.formulas("B7")
+@pytest.mark.parametrize("shapes, kwargs, expected", [
+    (((1, 64, 28, 28), (8, 64, 3, 3)), {"padding": 1}, "winograd4"),
+    (((1, 64, 27, 28), (8, 64, 3, 3)), {"padding": 1}, "im2col"),       # < 28 x 28 pixels
+    (((1, 32, 28, 28), (8, 32, 3, 3)), {"padding": 1}, "im2col"),       # < 64 channels
+    (((1, 64, 30, 30), (8, 64, 3, 3)), {"stride": 2}, "im2col"),        # stride 2
+    (((1, 128, 28, 28), (8, 64, 3, 3)), {"padding": 1, "groups": 2}, "winograd4"),
+    (((1, 64, 28, 28), (64, 1, 3, 3)), {"padding": 1, "groups": 64}, "im2col"),
+])
+def test_auto_runs_the_algorithm_its_rule_names(shapes, kwargs, expected):
+    """choose_algorithm follows the measured rule (reference/conv_auto.py), and 'auto'
+    runs exactly that algorithm: bit-equal results."""
+    rng = np.random.default_rng(0)
+    x, w = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    assert ref.choose_algorithm(x, w, **kwargs) == expected
+    np.testing.assert_array_equal(ref.conv2d(x, w, **kwargs),
+                                  ref.conv2d(x, w, **kwargs, algorithm=expected))
