@@ -73,6 +73,19 @@ class ConvCase:
         return self.n * self.c * self.kernel[0] * self.kernel[1] * int(
             np.prod(self.out_hw)) * itemsize
 
+    def auto_algorithm(self, op: str, dtype: str) -> str:
+        """What the reference's 'auto' runs here: the forward's pick (choose_algorithm); for
+        the backward, grad_x's: at stride 1 a conv of grad_out with the rotated kernel
+        (the same rule picks), else 'col2im'. grad_weight is always a direct sum."""
+        x, w, pad = (1, self.c, *self.hw), self.w_shape, self.padding
+        if op == "conv_backward":
+            pad = self.kernel[0] - 1 - self.padding
+            if self.stride != 1 or self.kernel[0] != self.kernel[1] or pad < 0:
+                return "col2im"
+            x, w = (1, self.k, *self.out_hw), (self.c, self.k // self.groups, *self.kernel)
+        return ref.choose_algorithm(np.empty(x, dtype), np.empty(w, dtype),
+                                    stride=self.stride, padding=pad, groups=self.groups)
+
     def small(self) -> "ConvCase":
         """The same layer on a batch of 2 and at most 12x12 pixels (16 for 7x7 kernels):
         what `pytest benchmarks --benchmark-disable` runs, so CI checks every
@@ -146,16 +159,8 @@ class ConvCheck:
     def error_model(self, op: str, algorithm: str) -> str:
         """The tolerance model of a timed algorithm: 'auto' is what it picks here (for the
         backward, what grad_x's convolution picks); FFT and Winograd their own; else direct."""
-        c = self.case
         if algorithm == "auto":
-            x, w, pad = (1, c.c, *c.hw), c.w_shape, c.padding
-            if op == "conv_backward":      # grad_x = conv of grad_out with the rotated kernel
-                if c.stride != 1 or c.kernel[0] - 1 - c.padding < 0:
-                    return "direct"
-                x, w = (1, c.k, *c.out_hw), (c.c, c.k // c.groups, *c.kernel)
-                pad = c.kernel[0] - 1 - c.padding
-            algorithm = ref.choose_algorithm(np.empty(x, self.dtype), np.empty(w, self.dtype),
-                                             stride=c.stride, padding=pad, groups=c.groups)
+            algorithm = self.case.auto_algorithm(op, self.dtype.name)
         return algorithm if algorithm == "fft" or algorithm in ref.WINOGRAD_TILES else "direct"
 
     def check(self, op: str, got: dict, algorithm: str) -> float:
