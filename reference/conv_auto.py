@@ -4,22 +4,25 @@ Winograd F(4x4, 3x3) does 2.25 multiplications per output and input channel inst
 but pays for its transforms per tile and input channel (input) and per tile and output
 channel (output), and its batched products are small when a sample has few tiles. It wins
 when the reduction is long (many input channels) and the planes are large; elsewhere the
-direct sum (im2col + GEMM) wins. F(2x2, 3x3) never won by more than the noise.
+direct sum (im2col + GEMM) wins.
 
-Measured (one sample pair, N=2, padding 1, one BLAS thread, best of 25 interleaved calls,
-2-core Xeon shared with other jobs; im2col time / Winograd F(4x4) time, >1: Winograd
-faster):
+Measured (N=2, padding 1, one BLAS thread, CPU time of the process, best of 8 interleaved
+calls: wall-clock times on the shared 2-core Xeon varied 4x between identical calls, CPU
+time by a few per cent; im2col time / Winograd F(4x4) time, >1: Winograd faster):
 
     C=K  H=W   float32 float64       C   K   H   float32 float64
-      3   56    0.46    0.52          3  64  56    0.19    0.14
-      8   56    0.65    0.79         16  64  28    0.64    0.84
-     16   28    0.64    0.88         64  16  28    1.01    1.20
-     32   28    0.84    0.99        128 128  14    0.65    0.94
-     32   14    0.56    0.66        128 128  28    1.18    2.20
-     64   14    0.60    0.79        256 256   7    0.28    0.18
-     64   16    0.75    0.99        256 256  14    0.50    0.40
-     64   28    1.09    1.31
-     64   56    1.43    1.36
+      3   56    0.42    0.52          3  64  56    0.16    0.20
+      8   56    0.75    0.79         16  64  28    0.55    0.74
+     16   28    0.60    0.78         64  16  28    1.04    1.05
+     32   28    0.86    1.01        128 128  14    0.54    0.66
+     32   14    0.51    0.66        128 128  28    1.12    1.35
+     64   14    0.59    0.66        256 256   7    0.27    0.26
+     64   16    0.71    0.93        256 256  14    0.43    0.48
+     64   28    0.96    1.34
+     64   56    1.33    1.38
+
+F(2x2) beat im2col only at 64 and 128 channels on 14x14 and 16x16 planes in float64, by
+1-5 %: within the noise, so 'auto' never picks it.
 
 Rule: Winograd F(4x4, 3x3) where it applies (3x3, stride 1, dilation 1), with at least
 64 input channels per group and at least 28 x 28 output pixels; im2col elsewhere. The
