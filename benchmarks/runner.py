@@ -117,8 +117,10 @@ def measure_conv(group, profile, log):
         if group == "numpy" and not slow:
             outs = sum(a.nbytes for a in prepared.result(value).values())
             extra["peak_workspace"] = peak_workspace(prepared.run, outs)
-        if algorithm == "auto":
-            extra["auto_algorithm"] = case.auto_algorithm(op, dtype)
+        if algorithm == "auto":     # backward: grad_x's algorithm (grad_weight: im2col)
+            pick = case.auto_algorithm(op, dtype)
+            extra["auto_algorithm"] = pick if op == "conv_forward" or pick == "col2im" \
+                else f"grad_x {pick}"
         yield log(dict(op=op, case=case.name, title=case.title, dtype=dtype,
                        algorithm=algorithm, group=group, times=times,
                        flops=case.flops(op), bytes=case.bytes(op, item),
