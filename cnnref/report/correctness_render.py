@@ -183,7 +183,7 @@ def html(data) -> str:
         b = data["algorithm_bounds"]
         parts.append(markup.details(
             f"<b>Algorithm error bounds on adversarial inputs</b> ({len(b)})",
-            f"<p>{escape(BOUNDS_TEXT)}</p>" + markup.table(
+            f"<p>{markup.inline(BOUNDS_TEXT)}</p>" + markup.table(
                 BOUNDS_HEAD, [bound_cells(r) for r in b],
                 ["ok" if r["ratio"] <= 1 else "bad" for r in b])))
     parts.append(markup.details(f"How to read this section ({len(LEGEND)} notes)", "<ul>" + "".join(
