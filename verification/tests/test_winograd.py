@@ -162,3 +162,23 @@ def test_auto_runs_the_algorithm_its_rule_names(shapes, kwargs, expected):
     assert ref.choose_algorithm(x, w, **kwargs) == expected
     np.testing.assert_array_equal(ref.conv2d(x, w, **kwargs),
                                   ref.conv2d(x, w, **kwargs, algorithm=expected))
+
+
+@pytest.mark.parametrize("algorithm, shape, padding", [
+    ("winograd4", (4, 16, 30, 30), 1), ("winograd2", (3, 8, 27, 25), 0),
+    ("winograd4", (1, 32, 90, 90), 1)])
+def test_memory_estimate_bounds_the_traced_peak(algorithm, shape, padding):
+    """memory.conv_peak_bytes (what conv2d checks against the limit before allocating)
+    is at least what NumPy allocates at the peak of a Winograd call (tracemalloc)."""
+    import tracemalloc
+    from cnnref.reference.conv_args import conv_geometry
+    from cnnref.reference.memory import conv_peak_bytes
+    x, w = np.ones(shape), np.ones((8, shape[1], 3, 3))
+    *_, geo = conv_geometry(x, w, None, 1, padding, 1, 1)
+    tracemalloc.start()
+    try:
+        ref.conv2d(x, w, padding=padding, algorithm=algorithm, workspace_bytes=2**20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= conv_peak_bytes(geo, x.itemsize, algorithm, 2**20)
