@@ -16,17 +16,23 @@ from cnnref import reference as ref
 from cnnref.benchmarks import loops
 from cnnref.benchmarks.cases import POOL_OPS, ConvCase, conv_inputs, first, pool_inputs
 
-FORWARD = ("naive", "loops", "numba", "im2col", "fft", "torch", "torch_cuda")
+FORWARD = ("naive", "loops", "numba", "im2col", "fft", "winograd4", "winograd2", "auto",
+           "torch", "torch_cuda")
 BACKWARD = ("loops", "numba", "auto", "col2im", "documents", "torch", "torch_cuda")
 ALGORITHMS = {"conv_forward": FORWARD, "conv_backward": BACKWARD}
 # process group -> algorithms it times (one process per group, see runner.py)
-GROUPS = {"numpy": ("naive", "loops", "im2col", "fft", "auto", "col2im", "documents"),
+GROUPS = {"numpy": ("naive", "loops", "im2col", "fft", "winograd4", "winograd2", "auto",
+                   "col2im", "documents"),
           "numba": ("numba",), "torch": ("torch", "torch_cuda")}
 LABELS = {"naive": "reference naive loops (lists, float64 accumulation)",
           "loops": "documents' method 1: pure-Python loops",
           "numba": "documents' method 2: numba loops",
           "im2col": "reference im2col + GEMM", "fft": "reference FFT",
-          "auto": "reference default backward (stride 1: conv with rot180 kernel; else col2im)",
+          "winograd4": "reference Winograd F(4x4, 3x3)",
+          "winograd2": "reference Winograd F(2x2, 3x3)",
+          "auto": "reference default: forward, the measured rule (im2col or Winograd "
+                  "F(4x4)); backward, at stride 1 grad_x as a conv with the rot180 kernel "
+                  "(the same rule), else col2im",
           "col2im": "reference col2im", "documents": "reference documents' method (C7-C11)",
           "torch": "PyTorch CPU", "torch_cuda": "PyTorch CUDA (TF32 off)"}
 NUMBA_MAX_FLOPS = 1e9     # numba loops run ~1-2 GFLOP/s on one core: a second per shape
@@ -49,6 +55,8 @@ def unavailable(op: str, algorithm: str, case: ConvCase) -> str | None:
             return "numba loops take many seconds on this shape"
     if algorithm == "torch_cuda" and not cuda_available():
         return "no CUDA device"
+    if algorithm in ref.WINOGRAD_TILES and (case.kernel != (3, 3) or case.stride != 1):
+        return "Winograd F(m x m, 3 x 3) needs a 3x3 kernel at stride 1"
     return None
 
 

@@ -73,6 +73,19 @@ class ConvCase:
         return self.n * self.c * self.kernel[0] * self.kernel[1] * int(
             np.prod(self.out_hw)) * itemsize
 
+    def auto_algorithm(self, op: str, dtype: str) -> str:
+        """What the reference's 'auto' runs here: the forward's pick (choose_algorithm); for
+        the backward, grad_x's: at stride 1 a conv of grad_out with the rotated kernel
+        (the same rule picks), else 'col2im'. grad_weight is always a direct sum."""
+        x, w, pad = (1, self.c, *self.hw), self.w_shape, self.padding
+        if op == "conv_backward":
+            pad = self.kernel[0] - 1 - self.padding
+            if self.stride != 1 or self.kernel[0] != self.kernel[1] or pad < 0:
+                return "col2im"
+            x, w = (1, self.k, *self.out_hw), (self.c, self.k // self.groups, *self.kernel)
+        return ref.choose_algorithm(np.empty(x, dtype), np.empty(w, dtype),
+                                    stride=self.stride, padding=pad, groups=self.groups)
+
     def small(self) -> "ConvCase":
         """The same layer on a batch of 2 and at most 12x12 pixels (16 for 7x7 kernels):
         what `pytest benchmarks --benchmark-disable` runs, so CI checks every
@@ -132,20 +145,28 @@ class ConvCheck:
         if op not in self._cache:
             kw = self.case.kwargs
             if op == "conv_forward":
-                truth = {"out": ref.conv2d(self.x64, self.w64, None, **kw)}
+                truth = {"out": REGISTRY["conv2d"].ground_truth(self.x64, self.w64, None, **kw)}
                 bounds = bounds_for("conv2d", self.x64, self.w64, None, **kw)
             else:
-                gx, gw, _ = ref.conv2d_backward(self.g64, self.x64, self.w64, None, **kw)
+                gx, gw, _ = REGISTRY["conv2d_backward"].ground_truth(self.g64, self.x64,
+                                                                     self.w64, None, **kw)
                 truth = {"grad_x": gx, "grad_weight": gw}
                 bounds = bounds_for("conv2d_backward", self.g64, self.x64, self.w64, None,
                                     **kw)
             self._cache[op] = (truth, bounds)
         return self._cache[op]
 
+    def error_model(self, op: str, algorithm: str) -> str:
+        """The tolerance model of a timed algorithm: 'auto' is what it picks here (for the
+        backward, what grad_x's convolution picks); FFT and Winograd their own; else direct."""
+        if algorithm == "auto":
+            algorithm = self.case.auto_algorithm(op, self.dtype.name)
+        return algorithm if algorithm == "fft" or algorithm in ref.WINOGRAD_TILES else "direct"
+
     def check(self, op: str, got: dict, algorithm: str) -> float:
         """Worst |error| / allowed over the outputs; `algorithm` picks the error model."""
         truth, bounds = self._truth(op)
-        model = "fft" if algorithm == "fft" else "direct"
+        model = self.error_model(op, algorithm)
         call = call_repr(op, {"x": self.x64, "weight": self.w64}, self.case.kwargs) + \
             f" dtype={self.dtype.name} algorithm={algorithm}"
         worst = 0.0

@@ -17,6 +17,7 @@ import platform
 import re
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -67,6 +68,19 @@ def time_interleaved(fns: list, min_time: float, min_repeats: int):
     return list(zip(times, values))
 
 
+def peak_workspace(fn, outputs_bytes: int) -> int:
+    """Bytes NumPy allocated at the peak of one call of `fn`, less its outputs: the
+    algorithm's workspace (columns, tiles, transforms, padded copies). NumPy reports its
+    allocations to tracemalloc; a BLAS's internal buffers are not counted."""
+    tracemalloc.start()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - outputs_bytes)
+
+
 def loops_allowed(mode: str, case, dtype: str) -> bool:
     return mode == "all" or (case.name == "documents_p0" and dtype == "float64")
 
@@ -99,11 +113,20 @@ def measure_conv(group, profile, log):
         check = checks.setdefault((case.name, dtype), ConvCheck(case, dtype))
         ratio = check.check(op, prepared.result(value), algorithm)
         item = np.dtype(dtype).itemsize
+        extra = {}
+        if group == "numpy" and not slow:
+            outs = sum(a.nbytes for a in prepared.result(value).values())
+            extra["peak_workspace"] = peak_workspace(prepared.run, outs)
+        if algorithm == "auto":     # backward: grad_x's algorithm (grad_weight: im2col)
+            pick = case.auto_algorithm(op, dtype)
+            extra["auto_algorithm"] = pick if op == "conv_forward" or pick == "col2im" \
+                else f"grad_x {pick}"
         yield log(dict(op=op, case=case.name, title=case.title, dtype=dtype,
                        algorithm=algorithm, group=group, times=times,
                        flops=case.flops(op), bytes=case.bytes(op, item),
                        workspace_bytes=case.workspace_bytes(item),
-                       x_bytes=int(np.prod(case.x_shape)) * item, worst_error_ratio=ratio))
+                       x_bytes=int(np.prod(case.x_shape)) * item, worst_error_ratio=ratio,
+                       **extra))
 
 
 def measure_pool(group, profile, log):

@@ -5,6 +5,8 @@ torch.nn.functional, gradients come from `*_backward(grad_out, <same inputs>)`.
 NumPy is the only dependency. No function mutates its inputs.
 """
 from .conv import ALGORITHMS, conv2d
+from .conv_auto import choose_algorithm
+from .conv_winograd import TILES as WINOGRAD_TILES
 from .conv_backward import METHODS as BACKWARD_METHODS, conv2d_backward
 from .im2col import DEFAULT_WORKSPACE_BYTES
 from .shapes import conv_output_shape, conv_output_size, normalize_padding, pool_output_size
@@ -34,8 +36,8 @@ from .networks import (BUILTIN as BUILTIN_NETWORKS, get_network, layer_counts, l
 
 
 __all__ = [
-    "ALGORITHMS", "BACKWARD_METHODS", "DEFAULT_WORKSPACE_BYTES",
-    "conv2d", "conv2d_backward",
+    "ALGORITHMS", "BACKWARD_METHODS", "WINOGRAD_TILES", "DEFAULT_WORKSPACE_BYTES",
+    "conv2d", "conv2d_backward", "choose_algorithm",
     "conv_output_shape", "conv_output_size", "normalize_padding", "pool_output_size",
     "convolve1d", "convolve2d", "correlate2d", "rot180",
     # pooling, batch norm, activations, losses, dense

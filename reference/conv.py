@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from .conv_args import ConvGeometry, conv_geometry
+from .conv_auto import pick
 from .conv_fft import conv2d_fft
 from .conv_naive import conv2d_naive_loops
+from .conv_winograd import TILES, conv2d_winograd, winograd_unsupported
 from .im2col import im2col, is_pointwise, reuse, tile_input, tiles, workspace_cap
 from .memory import check_conv_memory
 
-ALGORITHMS = ("naive", "im2col", "fft")
+ALGORITHMS = ("naive", "im2col", "fft", "winograd2", "winograd4", "winograd")
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
@@ -28,14 +30,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     Returns (N, K, Ho, Wo), Ho = floor((H + pad_top + pad_bottom - d_h*(kH-1) - 1)/s_h) + 1.
     `padding`: int, (h, w), ((top, bottom), (left, right)), 'valid', 'same' or 'full'.
     `algorithm`: 'naive' (loops, the documents' formula, accumulated in float64), 'im2col'
-    (unroll + one matrix product per chunk), 'fft' (convolution theorem) or 'auto' (im2col,
-    the fastest on every shape measured in benchmarks/). `workspace_bytes` (a positive
-    int) caps im2col's column buffer (default im2col.DEFAULT_WORKSPACE_BYTES): whole samples
-    per chunk when they fit, else tiles of output rows or pixels within a sample. The peak
-    memory is estimated first (memory.py): above memory.MAX_BYTES, MemoryLimitError.
-    'fft' on inputs whose transform is not finite (NaN, +-inf, overflow) spreads them over
-    the whole plane: those results are recomputed by im2col, so the NaNs and infinities are
-    where torch puts them (only in the outputs whose windows hold them).
+    (unroll + one matrix product per chunk), 'fft' (convolution theorem), 'winograd2' /
+    'winograd4' (Winograd F(2x2, 3x3) / F(4x4, 3x3): 3x3 kernels, stride 1, dilation 1
+    only, else ValueError; 'winograd' is 'winograd4'; chunks of whole samples under the
+    cap) or 'auto' (the fastest by a measured rule, see choose_algorithm; it may pick
+    Winograd, whose error bound is not a direct sum's: pass algorithm='im2col' for a ground
+    truth, as verification does).
+    `workspace_bytes` (a positive int) caps im2col's column buffer (default
+    im2col.DEFAULT_WORKSPACE_BYTES): whole samples per chunk when they fit, else tiles of
+    output rows or pixels within a sample. The peak memory is estimated first (memory.py):
+    above memory.MAX_BYTES, MemoryLimitError. 'fft' and Winograd on inputs whose transform
+    is not finite (NaN, +-inf, overflow) spread them over the whole plane or tile: those
+    results are recomputed by im2col, so the NaNs and infinities are where torch puts them
+    (only in the outputs whose windows hold them).
 
     Example (seed 002): 6x6 input, 3x3 kernel -> 4x4; with padding=1 -> 6x6.
     """
@@ -44,7 +51,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     if algorithm not in ("auto",) + ALGORITHMS:
         raise ValueError(f"conv2d: algorithm must be one of {('auto',) + ALGORITHMS}, "
                          f"got {algorithm!r}")
-    algorithm = "im2col" if algorithm == "auto" else algorithm
+    algorithm = pick(geo) if algorithm == "auto" else algorithm
+    _check_winograd(algorithm, geo, x.shape, weight.shape)
     check_conv_memory("conv2d", geo, x.itemsize, algorithm, cap, x=x.shape, weight=weight.shape)
     out = _dispatch(x, weight, geo, algorithm, cap)
     if bias is not None:
@@ -60,10 +68,18 @@ def _dispatch(x, weight, geo: ConvGeometry, algorithm: str, cap: int) -> np.ndar
     if algorithm == "naive":
         return conv2d_naive_loops(x, weight, geo)
     with np.errstate(over="ignore", invalid="ignore"):   # checked on the next line
-        out = conv2d_fft(x, weight, geo)
+        out = conv2d_winograd(x, weight, geo, TILES[algorithm], cap) \
+            if algorithm in TILES else conv2d_fft(x, weight, geo)
     if not np.isfinite(out).all():   # a NaN or inf in x or w smears over every output
         out = _conv2d_im2col(x, weight, geo, cap)
     return out
+
+
+def _check_winograd(algorithm: str, geo: ConvGeometry, x_shape, w_shape) -> None:
+    why = winograd_unsupported(geo) if algorithm in TILES else None
+    if why:
+        raise ValueError(f"conv2d: algorithm={algorithm!r} (Winograd F(m x m, 3 x 3)) needs "
+                         f"{why}; x.shape={x_shape}, weight.shape={w_shape}")
 
 
 def _conv2d_im2col(x, weight, geo: ConvGeometry, cap: int) -> np.ndarray:

@@ -91,6 +91,9 @@ def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
     tile is at most the first); the naive loops' Python lists (32 bytes a number); the FFT's
     padded input, its transforms (complex: twice the itemsize), product and inverse."""
     from .im2col import tile_shape             # a function of the geometry alone
+    from .conv_winograd import TILES, winograd_peak_bytes
+    if algorithm in TILES:
+        return winograd_peak_bytes(geo, TILES[algorithm], itemsize, cap) + SLACK
     (hp, wp), (ho, wo), (kh, kw) = _padded(geo), geo.out, geo.kernel
     result = elements((geo.n, geo.k, ho, wo)) * itemsize
     if algorithm == "naive":

@@ -132,6 +132,16 @@ def worst_ratios(record) -> dict[str, dict[str, float]]:
     return out
 
 
+def algorithm_bounds(record) -> list[dict]:
+    """The bounds of one algorithm measured on chosen inputs: record rows whose candidate
+    is 'reference <algorithm> (<inputs>)' (verification/tests/test_winograd.py writes the
+    Winograd rows), sorted; worst |error| / bound."""
+    rows = [{"op": r["op"], "what": r["candidate"][len("reference "):], "dtype": r["dtype"],
+             "ratio": float(r["worst_ratio"])}
+            for r in record if r["candidate"].startswith("reference ")]
+    return sorted(rows, key=lambda r: (r["op"], r["what"], r["dtype"]))
+
+
 def _status(fid, tests, errata) -> tuple[str, str]:
     outcomes = [t["outcome"] for t in tests]
     if not tests:
@@ -213,7 +223,8 @@ def compute(items, record, speed, training) -> dict:
               ("verified", "verified with erratum", "not verifiable", "not verified", "failed")}
     return {"environment": environment(speed), "hypothesis": hypothesis_summary(items),
             "tests": len(items), "formulas": rows, "counts": counts, "examples": examples,
-            "errata": errata, "problems": problems(rows, errata, ratios)}
+            "errata": errata, "problems": problems(rows, errata, ratios),
+            "algorithm_bounds": algorithm_bounds(record)}
 
 
 def load_speed(run_dir) -> dict:

@@ -91,6 +91,18 @@ def _md_table(head, rows) -> list[str]:
         ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
 
 
+BOUNDS_HEAD = ["op", "algorithm (inputs)", "dtype", "measured error / bound"]
+BOUNDS_TEXT = ("Winograd F(m x m, 3 x 3) is bounded component-wise by gamma_(Cg + 2 alpha^2 "
+               "+ 12) (alpha = m + 2) times the same algorithm run on absolute values "
+               "(verification/core/tolerances.py); measured on adversarial inputs (large "
+               "magnitudes, cancellation, spikes a direct sum never reads, alternating "
+               "signs). Below 1: the bound holds; far from 0: it is not vacuous.")
+
+
+def bound_cells(b) -> list[str]:
+    return [b["op"], b["what"], b["dtype"], f"{b['ratio']:.3g}"]
+
+
 def markdown(data) -> str:
     lines = ["# Correctness", ""] + [x for h in header_lines(data) for x in (h, "")]
     lines += ["## Problems", ""]
@@ -106,6 +118,9 @@ def markdown(data) -> str:
               "against its seed file (verification/tests/test_networks.py::"
               "test_quotes_are_verbatim).", ""]
     lines += _md_table(ERRATA_HEAD, map(erratum_cells, data["errata"]))
+    if data.get("algorithm_bounds"):
+        lines += ["", "## Algorithm error bounds on adversarial inputs", "", BOUNDS_TEXT, ""]
+        lines += _md_table(BOUNDS_HEAD, map(bound_cells, data["algorithm_bounds"]))
     lines += ["", "## How to read this report", ""] + [f"- {x}" for x in LEGEND]
     return "\n".join(lines) + "\n"
 
@@ -164,6 +179,13 @@ def html(data) -> str:
     parts.append(markup.details(f"<b>Errata</b> ({len(data['errata'])})", markup.table(
         ERRATA_HEAD, [erratum_cells(e) for e in data["errata"]],
         ["ok" if e["outcome"] == "passed" else "bad" for e in data["errata"]])))
+    if data.get("algorithm_bounds"):
+        b = data["algorithm_bounds"]
+        parts.append(markup.details(
+            f"<b>Algorithm error bounds on adversarial inputs</b> ({len(b)})",
+            f"<p>{markup.inline(BOUNDS_TEXT)}</p>" + markup.table(
+                BOUNDS_HEAD, [bound_cells(r) for r in b],
+                ["ok" if r["ratio"] <= 1 else "bad" for r in b])))
     parts.append(markup.details(f"How to read this section ({len(LEGEND)} notes)", "<ul>" + "".join(
         f"<li>{markup.inline(x)}</li>" for x in LEGEND) + "</ul>"))
     return "\n".join(parts)

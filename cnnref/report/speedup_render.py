@@ -37,6 +37,40 @@ def _noise(r):
     return "" if r["noise"] is None else f"±{r['noise']:.0%}"
 
 
+def _bytes(b):
+    return "" if b is None else f"{b / 2**20:.3g} MiB"
+
+
+def _algo(r):
+    return r["algorithm"] + (f" ({r['auto_algorithm']})" if r.get("auto_algorithm") else "")
+
+
+HEADER = ["shape", "dtype", "algorithm (auto: what it ran)", "time (median)", "min / max",
+          "effective GFLOP/s", "of GEMM peak", "peak workspace"]
+NOTE = ("Effective GFLOP/s = the direct convolution's FLOPs / time; Winograd does fewer "
+        "multiplications, so its effective rate may exceed the GEMM peak. Peak workspace: "
+        "what NumPy allocated at the peak of one call, less the outputs (tracemalloc; a "
+        "BLAS's internal buffers are not counted).")
+
+
+def table_row(r) -> list[str]:
+    return ([r["case"], r["dtype"], _algo(r), _ms(r["median"]) + " " + _noise(r),
+             f"{_ms(r['min'])} / {_ms(r['max'])}", f"{r['gflops']:.3g}", f"{r['of_peak']:.1%}",
+             _bytes(r.get("peak_workspace"))] + [_x(r[f"vs_{b}"]) for b, _ in BASES])
+
+
+def _spread(t) -> str:
+    return f"{_ms(t['median'])} ({_ms(t['min'])} - {_ms(t['max'])})"
+
+
+def per_shape_table(data):
+    """(header, rows): per shape, what auto ran, both times with their spread, the ratio."""
+    return (["operation", "shape", "dtype", "auto ran", "reference median (min - max)",
+             "torch median (min - max)", "torch / reference"],
+            [[p["op"], p["case"], p["dtype"], p["ran"] or "", _spread(p["auto"]),
+              _spread(p["torch"]), f"{p['speedup']:.3g}x"] for p in data["per_shape"]])
+
+
 def result_rows(data, op):
     return [r for r in data["table"] if r["op"] == op]
 
@@ -77,17 +111,15 @@ def render_markdown(data) -> str:
         ["ID", "what", "documents", "ours"],
         [[c["id"], c["what"], f"{c['documents']:.4g}",
           "not measured" if c["ours"] is None else f"{c['ours']:.4g}"] for c in data["claims"]])
+    out += ["## The reference (auto) against PyTorch CPU, per shape", ""] + _md_table(
+        *per_shape_table(data))
     out += ["## Machine", ""] + machine_lines(data) + [""]
     for op in OPS:
         rows = result_rows(data, op)
         if not rows:
             continue
-        out += [f"## {op}", ""] + _md_table(
-            ["shape", "dtype", "algorithm", "time", "GFLOP/s", "of GEMM peak"] +
-            [f"x vs {label}" for _, label in BASES],
-            [[r["case"], r["dtype"], r["algorithm"], _ms(r["median"]) + " " + _noise(r),
-              f"{r['gflops']:.3g}", f"{r['of_peak']:.1%}"] +
-             [_x(r[f"vs_{b}"]) for b, _ in BASES] for r in rows])
+        out += [f"## {op}", "", NOTE, ""] + _md_table(
+            HEADER + [f"x vs {label}" for _, label in BASES], [table_row(r) for r in rows])
     out += ["## im2col workspace cap (ResNet 3x3 forward)", ""] + _md_table(
         ["dtype", "cap", "columns held", "time"],
         [[w["dtype"], f"{w['cap'] / 2**20:.1f} MiB" + (" (default)" if w["default"] else ""),
@@ -208,7 +240,9 @@ def render_html(data) -> str:
              markup.table(["ID", "what", "documents", "ours"],
                           [[c["id"], c["what"], f"{c['documents']:.4g}",
                             "not measured" if c["ours"] is None else f"{c['ours']:.4g}"]
-                           for c in data["claims"]])]
+                           for c in data["claims"]]),
+             "<h3>The reference (auto) against PyTorch CPU, per shape</h3>",
+             markup.table(*per_shape_table(data))]
     if data.get("comparison"):
         parts += _html_comparison(data["comparison"])
     parts += _html_operations(data)
@@ -224,12 +258,8 @@ def _html_operations(data) -> list[str]:
         if not rows:
             continue
         charts = _charts(data, op)
-        table = markup.table(
-            ["shape", "dtype", "algorithm", "time", "GFLOP/s", "of GEMM peak"] +
-            [f"x vs {label}" for _, label in BASES],
-            [[r["case"], r["dtype"], r["algorithm"], _ms(r["median"]) + " " + _noise(r),
-              f"{r['gflops']:.3g}", f"{r['of_peak']:.1%}"] + [_x(r[f"vs_{b}"]) for b, _ in BASES]
-             for r in rows])
+        table = f"<p>{escape(NOTE)}</p>" + markup.table(
+            HEADER + [f"x vs {label}" for _, label in BASES], [table_row(r) for r in rows])
         parts.append(markup.details(f"<b>{escape(op)}</b>: {len(rows)} measurements, "
                                     f"{len(charts)} plots",
                                     "".join(map(markup.plot, charts)) + table))

@@ -22,6 +22,27 @@ element-wise too. c = 5 covers the forward transform, the product, the inverse t
 and the channel sum (each contributes at most ~u log2 L per unit of norm; see
 test_tolerances.py, which measures the ratio of observed to bounded error).
 
+Winograd F(m x m, 3 x 3) (Lavin & Gray 2016; error analysis after Barabasz, Anderson,
+Soodhalter & Gregg, "Error analysis and improving the accuracy of Winograd convolution for
+deep neural networks", ACM TOMS 2020). Y = A^T [sum_c (G g_c G^T) . (B^T d_c B)] A is a
+chain of matrix products, and a product P Q with inner length l errs by at most
+gamma_l |P| |Q| (Higham sec. 3.5); errors of a chain add up to first order. A two-sided
+transform P D P^T is two products of inner length alpha = m + 2, or one of inner length
+alpha^2 with P kron P (the reference's choice); alpha^2 >= 2 alpha covers both. So: the
+kernel transform 9 + 2 (the two copies of G hold 1/6 and 1/24, not binary fractions), the
+input transform alpha^2, the product and the channel sum Cg, the output transform alpha^2,
+the bias 1, and a component-wise bound is
+
+    |Y_hat - Y| <= gamma_(Cg + 2 alpha^2 + 12) * |A^T| [sum_c (|G||g_c||G^T|) . (|B^T||d_c||B|)] |A|
+
+(the bias add included): the transforms' norms enter through the magnitude on the right, the
+tile's reduction length through gamma. That magnitude (the same algorithm on absolute
+values, reference.conv_winograd.winograd_magnitude) is not bounded by sum |x w|: the
+transforms mix every input of a tile with every kernel entry, so where a direct sum
+cancels nothing Winograd may still lose digits. Measured errors against this bound on
+adversarial inputs: verification/tests/test_winograd.py. Tiles start at output (0, 0), as
+the reference and every library we know tile them.
+
 Exact mode: small-integer inputs with float64 partial sums below 2^53 make every direct
 algorithm exact, so the bound is 0.
 """
@@ -34,6 +55,9 @@ import numpy as np
 from cnnref import reference as ref
 from cnnref.reference._validate import pair
 from cnnref.reference.conv_args import conv_geometry
+from cnnref.reference.conv_backward import rotated_transposed_weight, _transposed_conv_pads
+from cnnref.reference.conv_winograd import (TILES as WINOGRAD_TILES, winograd_magnitude,
+                                            winograd_unsupported)
 from cnnref.reference.windows import pad2d
 
 FFT_CONSTANT = 5.0
@@ -62,26 +86,44 @@ class Bound:
     n: np.ndarray | int
     magnitude: np.ndarray
     normwise: np.ndarray | None = None
+    winograd: dict | None = None      # tile m -> (reduction length, Winograd magnitude)
 
     def allowed(self, dtype, algorithm: str = "direct") -> np.ndarray:
         """Per-element allowed |candidate - truth| for a candidate computed in `dtype`.
 
         algorithm: 'direct' (any summation order), 'fft' (the norm-wise model: FFT, or a
-        summed-area table), 'any' (either: a checker of unknown code must accept both),
-        'exact' (integer inputs: 0).
+        summed-area table), 'winograd2' / 'winograd4' (F(2x2, 3x3) / F(4x4, 3x3); 'winograd'
+        is 'winograd4'), 'any' (the largest: a checker of unknown code must accept them
+        all), 'exact' (integer inputs: 0). A model the op has no bound for is 'direct'.
         """
         if algorithm == "exact":
             return np.zeros_like(self.magnitude)
         # Underflow: with gradual underflow or flush-to-zero each operation may also err
         # by up to the smallest normal number (Higham sec. 2.1), so n such terms are added.
         underflow = (np.asarray(self.n) + 1) * np.finfo(np.dtype(dtype)).tiny
-        direct = (gamma(self.n, dtype) + gamma(self.n, np.float64)) * self.magnitude + underflow
-        if algorithm == "direct" or self.normwise is None:
+        truth = gamma(self.n, np.float64) * self.magnitude + underflow
+        direct = gamma(self.n, dtype) * self.magnitude + truth
+        if algorithm in WINOGRAD_TILES:
+            return self._winograd(dtype, WINOGRAD_TILES[algorithm], direct, truth)
+        if algorithm == "direct" or (self.normwise is None and algorithm == "fft"):
             return direct
-        fft = (unit_roundoff(dtype) + unit_roundoff(np.float64)) * self.normwise
-        # A float32 result computed in float64 and then cast adds u32 * |y| <= u32 * M.
-        fft = fft + unit_roundoff(dtype) * self.magnitude
-        return fft if algorithm == "fft" else np.maximum(direct, fft)
+        fft = direct
+        if self.normwise is not None:
+            fft = (unit_roundoff(dtype) + unit_roundoff(np.float64)) * self.normwise
+            # A float32 result computed in float64 and then cast adds u32 * |y| <= u32 * M.
+            fft = fft + unit_roundoff(dtype) * self.magnitude
+        if algorithm == "fft":
+            return fft
+        wino = [self._winograd(dtype, m, direct, truth) for m in sorted(self.winograd or {})]
+        return np.maximum.reduce([direct, fft] + wino)
+
+    def _winograd(self, dtype, m: int, direct, truth) -> np.ndarray:
+        """gamma_n(dtype) * Winograd magnitude + the float64 truth's own direct error; the
+        direct bound where Winograd does not apply (no such tile in `winograd`)."""
+        if not self.winograd or m not in self.winograd:
+            return direct
+        n, mag = self.winograd[m]
+        return gamma(n, dtype) * mag + truth
 
 
 # --- rules: op name -> function(inputs..., **kwargs) -> {output name: Bound} -------------
@@ -98,14 +140,28 @@ def _fft_term(x, weight, padding, dilation, groups, stride) -> np.ndarray:
     return planes * (np.log2(length) + 1)
 
 
+def winograd_terms(x, weight, bias, stride, padding, dilation, groups) -> dict | None:
+    """tile m -> (Cg + 2 (m + 2)^2 + 12, Winograd magnitude + |bias|) for every Winograd tile,
+    or None where Winograd does not apply (not 3x3, stride or dilation > 1)."""
+    *_, geo = conv_geometry(x, weight, None, stride, padding, dilation, groups)
+    if winograd_unsupported(geo):
+        return None
+    ab = 0.0 if bias is None else np.abs(np.asarray(bias, np.float64)).reshape(1, -1, 1, 1)
+    return {m: (geo.c_per_group + 2 * (m + 2) ** 2 + 12,
+                winograd_magnitude(x, weight, geo, m) + ab)
+            for m in sorted(set(WINOGRAD_TILES.values()))}
+
+
 def conv2d_rule(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """out = sum over Cg*kH*kW products, plus the bias: n = Cg*kH*kW + 1."""
+    """out = sum over Cg*kH*kW products, plus the bias: n = Cg*kH*kW + 1. The magnitude is
+    a direct sum (im2col) of absolute values: no algorithm with cancellation."""
     ax, aw = np.abs(x).astype(np.float64), np.abs(weight).astype(np.float64)
     mag = ref.conv2d(ax, aw, None if bias is None else np.abs(bias).astype(np.float64),
-                     stride, padding, dilation, groups)
+                     stride, padding, dilation, groups, algorithm="im2col")
     n = weight.shape[1] * weight.shape[2] * weight.shape[3] + 1
     fft = _fft_term(x, weight, padding, dilation, groups, stride)
-    return {"out": Bound(n, mag, FFT_CONSTANT * np.broadcast_to(fft, mag.shape))}
+    wino = winograd_terms(x, weight, bias, stride, padding, dilation, groups)
+    return {"out": Bound(n, mag, FFT_CONSTANT * np.broadcast_to(fft, mag.shape), wino)}
 
 
 def conv2d_backward_rule(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
@@ -114,15 +170,28 @@ def conv2d_backward_rule(grad_out, x, weight, bias=None, stride=1, padding=0, di
     Magnitudes are the same backward applied to absolute values."""
     ag, ax, aw = (np.abs(a).astype(np.float64) for a in (grad_out, x, weight))
     ab = None if bias is None else np.abs(bias).astype(np.float64)
-    mx, mw, mb = ref.conv2d_backward(ag, ax, aw, ab, stride, padding, dilation, groups)
+    mx, mw, mb = ref.conv2d_backward(ag, ax, aw, ab, stride, padding, dilation, groups,
+                                     method="col2im")
     n_out = grad_out.shape[0] * grad_out.shape[2] * grad_out.shape[3]
     fx, fw = _fft_backward_terms(grad_out, x, weight, stride, padding, dilation, groups)
+    wino = _winograd_grad_x(grad_out, x, weight, stride, padding, dilation, groups)
     bounds = {"grad_x": Bound((weight.shape[0] // groups) * weight.shape[2] * weight.shape[3],
-                              mx, FFT_CONSTANT * np.broadcast_to(fx, mx.shape)),
+                              mx, FFT_CONSTANT * np.broadcast_to(fx, mx.shape), wino),
               "grad_weight": Bound(n_out, mw, FFT_CONSTANT * np.broadcast_to(fw, mw.shape))}
     if bias is not None:
         bounds["grad_bias"] = Bound(n_out, mb)
     return bounds
+
+
+def _winograd_grad_x(grad_out, x, weight, stride, padding, dilation, groups):
+    """At stride 1, grad_x is the conv2d of grad_out with the rotated, transposed kernel
+    (conv_backward._transposed_conv_pads): its Winograd terms, or None."""
+    *_, geo = conv_geometry(x, weight, None, stride, padding, dilation, groups)
+    pads = _transposed_conv_pads(geo)
+    if pads is None:
+        return None
+    return winograd_terms(grad_out, rotated_transposed_weight(weight, geo), None, 1, pads,
+                          dilation, groups)
 
 
 def _norms(a: np.ndarray, lead: int):

@@ -81,6 +81,20 @@ def conv2d_cases(draw, exact: bool = False, max_extra: int = 6) -> Case:
 
 
 @st.composite
+def winograd_cases(draw, exact: bool = False) -> Case:
+    """Valid inputs of Winograd F(m x m, 3 x 3): 3x3 kernels, stride 1, dilation 1, every
+    padding form, groups and depthwise; output sizes from 1 up to a few tiles of 4, so the
+    last tile row and column are partial."""
+    groups, c, k = draw(_channels())
+    padding = draw(_padding((3, 3), (1, 1), (1, 1)))
+    totals = _pad_totals(padding, (3, 3), (1, 1))
+    hw = [max(1, 3 - p) + draw(st.integers(0, 10)) for p in totals]
+    shapes = {"x": (draw(st.integers(1, 2)), c, *hw), "weight": (k, c // groups, 3, 3),
+              "bias": (k,) if draw(st.booleans()) else None}
+    return Case(shapes, {"padding": padding, "groups": groups}, draw(seeds), exact)
+
+
+@st.composite
 def conv_output_size_cases(draw) -> Case:
     """Valid conv_output_size arguments: input sizes from "kernel span == padded input"
     up, every padding form, 'same' only at stride 1."""
@@ -303,14 +317,14 @@ CONV2D = Op("conv2d", ("x", "weight", "bias"), frozenset({"bias"}), CONV_DEFAULT
                 conv_features, fit=conv_fit, all_features=CONV_FEATURES,
                 torch=torch_conv2d, differentiable=("x", "weight", "bias"),
                 backward="conv2d_backward", rule=tolerances.conv2d_rule,
-                mutants=mutants.CONV2D)
+                mutants=mutants.CONV2D, truth_kwargs={"algorithm": "im2col"})
 CONV2D_BACKWARD = Op(
     "conv2d_backward", ("grad_out", "x", "weight", "bias"), frozenset({"bias"}),
     CONV_DEFAULTS, ("grad_x", "grad_weight", "grad_bias"), _conv_examples(True),
     _conv_corners("conv2d_backward", True), lambda exact: conv2d_cases(exact=exact),
     _conv_builder("conv2d_backward", True), conv_features, cost=1.5, fit=conv_fit,
     all_features=CONV_FEATURES, rule=tolerances.conv2d_backward_rule,
-    mutants=mutants.CONV2D_BACKWARD)
+    mutants=mutants.CONV2D_BACKWARD, truth_kwargs={"method": "col2im"})
 
 
 # --- output size -------------------------------------------------------------------------

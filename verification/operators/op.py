@@ -51,7 +51,7 @@ class Op:
     only when the user provides them; applicable(case) drops cases outside the semantics
     the checker holds users to; extra_bounds(args, kwargs) gives the tolerance rules of the
     optional outputs; mutants, the classic mistakes behind the diagnosis
-    (verification/mutants/)."""
+    (verification/mutants/); truth_kwargs, see ground_truth."""
     name: str
     positional: tuple
     optional: frozenset = frozenset()
@@ -77,11 +77,18 @@ class Op:
     rule: Callable | None = None
     mutants: dict | None = None
     matrix_draws: Callable | None = None
+    truth_kwargs: dict = field(default_factory=dict)
 
     @property
     def reference(self) -> Callable:
         """The reference function itself: cnnref.reference.<name>."""
         return getattr(ref, self.name)
+
+    def ground_truth(self, *args, **kwargs):
+        """The reference call that is the ground truth: with `truth_kwargs`, the keywords
+        that pin a direct sum (conv2d: algorithm='im2col'), whatever 'auto' would pick
+        for speed (Winograd is faster and less accurate)."""
+        return self.reference(*args, **kwargs, **self.truth_kwargs)
 
     @property
     def checkable(self) -> bool:

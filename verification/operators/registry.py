@@ -47,14 +47,15 @@ def reference_outputs(op: Op, case: Case) -> dict:
     inputs, by output name."""
     if op.truth is not None:
         return op.truth(case)
-    result = op.reference(*[as64(v) for v in case.args.values()], **case.kwargs)
+    result = op.ground_truth(*[as64(v) for v in case.args.values()], **case.kwargs)
     values = result if len(op.outputs) > 1 else (result,)
     return dict(zip(op.outputs, values))
 
 
 def allowed_errors(op: Op, case: Case, truth: dict, dtype=None) -> dict:
-    """Per-output allowed |error| for an unknown algorithm: the 'any' model (the larger of
-    the direct-sum and FFT bounds, verification/core/tolerances.py); an exact op allows 0."""
+    """Per-output allowed |error| for an unknown algorithm: the 'any' model (the largest of
+    the direct-sum, FFT and Winograd bounds, verification/core/tolerances.py); an exact op
+    allows 0."""
     if op.rule is None:
         return {k: 0.0 for k in truth}
     args = [as64(v) for v in case.args.values()]

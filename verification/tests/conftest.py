@@ -64,9 +64,19 @@ def make_synthetic_run(scale: float = 1.0) -> dict:
              _row("conv_forward", "documents_p1", "float64", "im2col", 0.002, **doc),
              _row("conv_backward", "documents_p0", "float64", "numba", 0.030),
              _row("conv_backward", "documents_p0", "float64", "auto", 0.006)]
-    for dtype, im, tc, bw, tbw in (("float64", 0.05, 0.10, 0.12, 0.09),
-                                   ("float32", 0.02, 0.01, 0.03, 0.02)):
+    # the reference's auto against torch on a second shape, for the geometric means
+    for dtype, auto, tc in (("float64", 0.002, 0.008), ("float32", 0.001, 0.0005)):
+        rows += [_row("conv_forward", "documents_p0", dtype, "auto", auto,
+                      auto_algorithm="im2col", peak_workspace=2**20),
+                 _row("conv_forward", "documents_p0", dtype, "torch", tc)]
+    for dtype, im, auto, wino, tc, bw, tbw in (
+            ("float64", 0.05, 0.04, 0.04, 0.10, 0.12, 0.09),
+            ("float32", 0.02, 0.012, 0.004, 0.01, 0.03, 0.02)):
         rows += [_row("conv_forward", "resnet3x3", dtype, "im2col", im),
+                 _row("conv_forward", "resnet3x3", dtype, "auto", auto,
+                      auto_algorithm="winograd4", peak_workspace=8 * 2**20),
+                 _row("conv_forward", "resnet3x3", dtype, "winograd4", wino,
+                      peak_workspace=8 * 2**20),
                  _row("conv_forward", "resnet3x3", dtype, "torch", tc),
                  _row("conv_backward", "resnet3x3", dtype, "auto", bw),
                  _row("conv_backward", "resnet3x3", dtype, "torch", tbw)]

@@ -43,9 +43,14 @@ TABLE = {
         "bias": [(np.zeros(5), "wrong length"), (INT_ARRAY[0, 0, 0, :4], "integer")],
         "stride": POSITIVE_INT, "padding": NONNEG_INT + [("half", "unknown string")],
         "dilation": POSITIVE_INT, "groups": POSITIVE_INT + [(2, "does not divide")],
-        "algorithm": [("winograd", "unknown"), (None, "None")],
+        "algorithm": [("strassen", "unknown"), (None, "None")],
         "workspace_bytes": [(0, "zero"), (-1, "negative"), ("big", "a string"),
                             (True, "a bool")]}),
+    "choose_algorithm": ({"x": X4, "weight": W4}, {
+        "x": ARRAY + [(np.zeros((3, 6, 6)), "rank 3")],
+        "weight": ARRAY + [(np.zeros((4, 2, 3, 3)), "channel mismatch")],
+        "stride": POSITIVE_INT, "padding": NONNEG_INT + [("half", "unknown string")],
+        "dilation": POSITIVE_INT, "groups": POSITIVE_INT}),
     "conv2d_backward": ({"grad_out": G4, "x": X4, "weight": W4, "bias": np.zeros(4)}, {
         "grad_out": ARRAY + [(np.zeros((2, 4, 3, 3)), "wrong shape"),
                              (G4.astype(np.float32), "float32")],

@@ -32,7 +32,8 @@ IMPLS = pathlib.Path(__file__).parent / "fixtures" / "impls"
 OPS = ["conv_output_size", "conv2d", "conv2d_backward"]
 FAST = RunOptions(max_examples=10, seed=0, timeout=10.0, budget=10.0)
 
-CORRECT = ["numpy_ok", "loops_ok", "fft_ok", "torch_ok", "kwargs_ok", "float64_only_ok"]
+CORRECT = ["numpy_ok", "loops_ok", "fft_ok", "winograd_ok", "torch_ok", "kwargs_ok",
+           "float64_only_ok"]
 
 # fixture -> {function: substring of the expected complete diagnosis}; functions not
 # listed must pass.

@@ -214,3 +214,18 @@ def test_copying_a_run_dir_keeps_the_report(tmp_path, synthetic_run):
     shutil.copytree(run, copy)
     assert correctness.render_markdown(correctness.build(copy)) == \
         correctness.render_markdown(correctness.build(run))
+
+
+def test_algorithm_bounds_section_lists_measured_over_bound(tmp_path, synthetic_run):
+    """Record rows of candidate 'reference <algorithm> (<inputs>)' become the section of
+    algorithm error bounds; they stay out of the per-formula worst ratios."""
+    extra = [{"op": "conv2d", "tensor": "out", "candidate": "reference winograd4 (cancellation)",
+              "dtype": "float32", "worst_ratio": 0.002}]
+    data = correctness.build(_run_dir(tmp_path, synthetic_run(), record=RECORD + extra))
+    assert data["algorithm_bounds"] == [{"op": "conv2d", "what": "winograd4 (cancellation)",
+                                         "dtype": "float32", "ratio": 0.002}]
+    assert _rows(data)["B7"]["worst"].get("float32") != 0.002
+    md = correctness.render_markdown(data)
+    assert "## Algorithm error bounds on adversarial inputs" in md
+    assert "| conv2d | winograd4 (cancellation) | float32 | 0.002 |" in md
+    assert "winograd4 (cancellation)" in correctness.render_html(data)
