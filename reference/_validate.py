@@ -46,17 +46,31 @@ def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
-def pair(value, name: str, func: str, minimum: int) -> tuple[int, int]:
-    """Normalise an int or a 2-sequence of ints to `(h, w)`, each >= `minimum`."""
+AXIS_NAMES = {1: "(l,)", 2: "(h, w)", 3: "(d, h, w)"}
+
+
+def ntuple(value, n: int, name: str, func: str, minimum: int) -> tuple[int, ...]:
+    """Normalise an int or an n-sequence of ints to an n-tuple, each >= `minimum`.
+
+    n is the number of spatial axes: (l,) in 1-D, (h, w) in 2-D, (d, h, w) in 3-D.
+    Example: ntuple(2, 3, "stride", "conv3d", 1) == (2, 2, 2).
+    """
     if _is_int(value):
-        out = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
-        out = (int(value[0]), int(value[1]))
+        out = (int(value),) * n
+    elif isinstance(value, (tuple, list)) and len(value) == n and all(map(_is_int, value)):
+        out = tuple(int(v) for v in value)
     else:
-        raise TypeError(f"{func}: {name} must be an int or a pair of ints (h, w), got {value!r}")
+        what = "a pair" if n == 2 else f"a {n}-tuple"
+        raise TypeError(f"{func}: {name} must be an int or {what} of ints "
+                        f"{AXIS_NAMES.get(n, '')}, got {value!r}")
     if min(out) < minimum:
         raise ValueError(f"{func}: {name} must be >= {minimum}, got {value!r}")
     return out
+
+
+def pair(value, name: str, func: str, minimum: int) -> tuple[int, int]:
+    """Normalise an int or a 2-sequence of ints to `(h, w)`, each >= `minimum`."""
+    return ntuple(value, 2, name, func, minimum)
 
 
 def positive_int(value, name: str, func: str) -> int:
@@ -91,7 +105,7 @@ def _one_or_tuple(values):
     return values[0] if len(values) == 1 else values
 
 
-def check_window_fits(func: str, input_size, kernel, pads, dilation, axes="HW",
+def check_window_fits(func: str, input_size, kernel, pads, dilation, axes=None,
                       context: str = "") -> tuple[int, ...]:
     """Every window must fit in the padded input; return the window span of each axis.
 
@@ -99,6 +113,7 @@ def check_window_fits(func: str, input_size, kernel, pads, dilation, axes="HW",
     must not exceed the padded length i + pad_before + pad_after. Arguments are sequences
     with one entry per axis (`pads`: (before, after) pairs); `axes` names the axes.
     """
+    axes = axes or {1: "L", 2: "HW", 3: "DHW"}.get(len(kernel), "HW")
     spans = []
     for axis, i, k, (pb, pa), d in zip(axes, input_size, kernel, pads, dilation):
         span = d * (k - 1) + 1

@@ -1,4 +1,4 @@
-"""conv2d forward (FORMULAS B4-B7): the dispatcher and the im2col + GEMM algorithm.
+"""conv1d/2d/3d forward (FORMULAS B4-B7): the dispatcher and the im2col + GEMM algorithm.
 
 Like `torch.nn.functional.conv2d`, this is a cross-correlation (the kernel is not flipped):
 
@@ -10,6 +10,8 @@ Seed 000 eq. 4 is this formula for one sample, one group, stride 1 and no dilati
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .conv_args import ConvGeometry, conv_geometry
@@ -17,7 +19,8 @@ from .conv_auto import pick
 from .conv_fft import conv2d_fft
 from .conv_naive import conv2d_naive_loops
 from .conv_winograd import TILES, conv2d_winograd, winograd_unsupported
-from .im2col import im2col, is_pointwise, reuse, tile_input, tiles, workspace_cap
+from .im2col import (im2col, is_pointwise, is_whole, reuse, tile_input, tile_region, tiles,
+                     workspace_cap)
 from .memory import check_conv_memory
 
 ALGORITHMS = ("naive", "im2col", "fft", "winograd2", "winograd4", "winograd")
@@ -46,17 +49,53 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
     Example (seed 002): 6x6 input, 3x3 kernel -> 4x4; with padding=1 -> 6x6.
     """
-    x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups)
-    cap = workspace_cap(workspace_bytes, "conv2d")
-    if algorithm not in ("auto",) + ALGORITHMS:
-        raise ValueError(f"conv2d: algorithm must be one of {('auto',) + ALGORITHMS}, "
-                         f"got {algorithm!r}")
-    algorithm = pick(geo) if algorithm == "auto" else algorithm
+    return _conv(x, weight, bias, stride, padding, dilation, groups, algorithm,
+                 workspace_bytes, "conv2d", 2)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           algorithm: str = "auto", workspace_bytes: int | None = None) -> np.ndarray:
+    """1-D cross-correlation of `x` (N, C, L) with `weight` (K, C // groups, kL), like
+    torch.nn.functional.conv1d: the same code path as conv2d with one spatial axis.
+
+    Returns (N, K, Lo), Lo = floor((L + pad_before + pad_after - d*(kL-1) - 1)/s) + 1.
+    `padding`: int, (p,), ((before, after),), 'valid', 'same' or 'full'. `algorithm`:
+    'auto' / 'im2col' (the naive loops and the FFT are 2-D only).
+    Example: x (1, 1, 5) = [1, 2, 3, 4, 5], weight [[[1, 0, -1]]] -> [[[-2, -2, -2]]].
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, algorithm,
+                 workspace_bytes, "conv1d", 1)
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           algorithm: str = "auto", workspace_bytes: int | None = None) -> np.ndarray:
+    """3-D cross-correlation of `x` (N, C, D, H, W) with `weight` (K, C // groups, kD, kH,
+    kW), like torch.nn.functional.conv3d: the same code path as conv2d with three axes.
+
+    Returns (N, K, Do, Ho, Wo), each axis by the conv2d rule. `padding`: int, (d, h, w),
+    three (before, after) pairs, 'valid', 'same' or 'full'. `algorithm`: 'auto' / 'im2col'.
+    Example: ones (1, 1, 4, 4, 4) with ones (1, 1, 3, 3, 3) -> 27 everywhere, (1, 1, 2, 2, 2).
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, algorithm,
+                 workspace_bytes, "conv3d", 3)
+
+
+def _conv(x, weight, bias, stride, padding, dilation, groups, algorithm, workspace_bytes,
+          func: str, nd: int) -> np.ndarray:
+    """The one convolution path behind conv1d, conv2d and conv3d."""
+    x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups,
+                                         func, nd)
+    cap = workspace_cap(workspace_bytes, func)
+    allowed = ("auto",) + (ALGORITHMS if nd == 2 else ("im2col",))
+    if algorithm not in allowed:
+        raise ValueError(f"{func}: algorithm must be one of {allowed}, got {algorithm!r}")
+    if algorithm == "auto":          # the measured rule (conv_auto.py) is 2-D
+        algorithm = pick(geo) if nd == 2 else "im2col"
     _check_winograd(algorithm, geo, x.shape, weight.shape)
-    check_conv_memory("conv2d", geo, x.itemsize, algorithm, cap, x=x.shape, weight=weight.shape)
+    check_conv_memory(func, geo, x.itemsize, algorithm, cap, x=x.shape, weight=weight.shape)
     out = _dispatch(x, weight, geo, algorithm, cap)
     if bias is not None:
-        out += bias.reshape(1, -1, 1, 1)
+        out += bias.reshape((1, -1) + (1,) * nd)
     return out
 
 
@@ -64,14 +103,14 @@ def _dispatch(x, weight, geo: ConvGeometry, algorithm: str, cap: int) -> np.ndar
     if geo.n == 0:
         return np.zeros((0, geo.k) + geo.out, dtype=x.dtype)
     if algorithm == "im2col":
-        return _conv2d_im2col(x, weight, geo, cap)
+        return conv_im2col(x, weight, geo, cap)
     if algorithm == "naive":
         return conv2d_naive_loops(x, weight, geo)
     with np.errstate(over="ignore", invalid="ignore"):   # checked on the next line
         out = conv2d_winograd(x, weight, geo, TILES[algorithm], cap) \
             if algorithm in TILES else conv2d_fft(x, weight, geo)
     if not np.isfinite(out).all():   # a NaN or inf in x or w smears over every output
-        out = _conv2d_im2col(x, weight, geo, cap)
+        out = conv_im2col(x, weight, geo, cap)
     return out
 
 
@@ -82,7 +121,9 @@ def _check_winograd(algorithm: str, geo: ConvGeometry, x_shape, w_shape) -> None
                          f"{why}; x.shape={x_shape}, weight.shape={w_shape}")
 
 
-def _conv2d_im2col(x, weight, geo: ConvGeometry, cap: int) -> np.ndarray:
+def conv_im2col(x, weight, geo: ConvGeometry, cap: int) -> np.ndarray:
+    """im2col + one batched matrix product per tile, any number of axes; `geo` may
+    describe fewer windows than fit (the transposed convolution's backward)."""
     g, kg = geo.groups, geo.k_per_group
     w_mat = weight.reshape(g, kg, -1)
     out = np.empty((geo.n, geo.k) + geo.out, dtype=x.dtype)
@@ -93,14 +134,12 @@ def _conv2d_im2col(x, weight, geo: ConvGeometry, cap: int) -> np.ndarray:
     store = None                        # the first (largest) tile's column buffer
     for tile in tiles(geo, x.itemsize, cap):
         block, sub = tile_input(x, geo, tile)
-        shape = (sub.n, g, geo.c_per_group * geo.kernel[0] * geo.kernel[1],
-                 sub.out[0] * sub.out[1])
+        shape = (sub.n, g, geo.c_per_group * math.prod(geo.kernel), math.prod(sub.out))
         buf = im2col(block, sub, out=reuse(store, shape, x.dtype))
         store = buf if store is None else store
-        (n0, n1), (i0, i1), (j0, j1) = tile
-        if sub.out == geo.out:          # whole samples: straight into the result
+        if is_whole(geo, tile):         # whole samples: straight into the result
+            (n0, n1) = tile[0]
             np.matmul(w_mat, buf, out=out[n0:n1].reshape(sub.n, g, kg, -1))
         else:
-            out[n0:n1, :, i0:i1, j0:j1] = np.matmul(w_mat, buf).reshape(
-                (sub.n, geo.k) + sub.out)
+            out[tile_region(tile)] = np.matmul(w_mat, buf).reshape((sub.n, geo.k) + sub.out)
     return out

@@ -1,26 +1,33 @@
-"""Validation and normalisation of conv2d arguments, shared by every algorithm and the
-backward pass, so that all of them accept and refuse exactly the same inputs."""
+"""Validation and normalisation of convolution arguments (1, 2 or 3 spatial axes), shared
+by every algorithm, the backward pass and the transposed convolution, so that all of them
+accept and refuse exactly the same inputs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._validate import float_array, pair, positive_int, same_dtype
+from ._validate import float_array, ntuple, positive_int, same_dtype
 from .shapes import Pads, conv_output_shape, normalize_padding
+
+LAYOUTS = {1: ("(N, C, L)", "(C_out, C_in // groups, kL)", "(N, C_out, L_out)"),
+           2: ("(N, C, H, W)", "(C_out, C_in // groups, kH, kW)", "(N, C_out, H_out, W_out)"),
+           3: ("(N, C, D, H, W)", "(C_out, C_in // groups, kD, kH, kW)",
+               "(N, C_out, D_out, H_out, W_out)")}
 
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """Everything about a conv2d call except the arrays, in normalised form."""
+    """Everything about a convolution call except the arrays, in normalised form. The
+    spatial fields hold one entry per spatial axis ((H, W) in 2-D, (L,) in 1-D)."""
     n: int
     c: int
-    hw: tuple[int, int]           # input (H, W)
+    hw: tuple[int, ...]           # input spatial size, (H, W) in 2-D
     k: int                        # output channels
-    kernel: tuple[int, int]       # (kH, kW)
-    stride: tuple[int, int]
-    pads: Pads                    # ((top, bottom), (left, right))
-    dilation: tuple[int, int]
+    kernel: tuple[int, ...]       # (kH, kW) in 2-D
+    stride: tuple[int, ...]
+    pads: Pads                    # one (before, after) per axis
+    dilation: tuple[int, ...]
     groups: int
-    out: tuple[int, int]          # (Ho, Wo)
+    out: tuple[int, ...]          # output spatial size, (Ho, Wo) in 2-D
 
     @property
     def c_per_group(self) -> int:
@@ -30,21 +37,26 @@ class ConvGeometry:
     def k_per_group(self) -> int:
         return self.k // self.groups
 
+    @property
+    def nd(self) -> int:
+        return len(self.kernel)
 
-def conv_geometry(x, weight, bias, stride, padding, dilation, groups,
-                  func: str = "conv2d"):
-    """Check conv2d's inputs; return (x, weight, bias) as arrays and the ConvGeometry.
+    @property
+    def padded(self) -> tuple[int, ...]:
+        return tuple(i + a + b for i, (a, b) in zip(self.hw, self.pads))
 
-    Shapes: x (N, C, H, W); weight (K, C // groups, kH, kW); bias (K,) or None.
-    """
-    x = float_array(x, "x", func, 4, "(N, C, H, W)")
-    weight = float_array(weight, "weight", func, 4, "(C_out, C_in // groups, kH, kW)")
+
+def check_conv_arrays(x, weight, bias, groups, func: str, nd: int):
+    """x (N, C, *spatial), weight (K, C // groups, *kernel), bias (K,) or None: arrays of one
+    floating dtype whose channels agree; returns (x, weight, bias, groups)."""
+    x_layout, w_layout, _ = LAYOUTS[nd]
+    x = float_array(x, "x", func, nd + 2, x_layout)
+    weight = float_array(weight, "weight", func, nd + 2, w_layout)
     if bias is not None:
         bias = float_array(bias, "bias", func, 1, "(C_out,)")
     same_dtype(func, x=x, weight=weight, bias=bias)
     groups = positive_int(groups, "groups", func)
-    n, c, h, w = x.shape
-    k, cg, kh, kw = weight.shape
+    c, (k, cg) = x.shape[1], weight.shape[:2]
     if c % groups or k % groups:
         raise ValueError(f"{func}: groups={groups} must divide both the input channels "
                          f"(x.shape={x.shape}) and the output channels "
@@ -62,10 +74,22 @@ def conv_geometry(x, weight, bias, stride, padding, dilation, groups,
         # would be the bias alone): no consistent meaning, so refused, as are K, H, W = 0.
         raise ValueError(f"{func}: only the batch may be empty (N = 0, as PyTorch); got "
                          f"x.shape={x.shape}, weight.shape={weight.shape}")
-    stride = pair(stride, "stride", func, minimum=1)
-    dilation = pair(dilation, "dilation", func, minimum=1)
-    pads = normalize_padding(padding, (kh, kw), dilation, stride, func)
-    out = conv_output_shape((h, w), (kh, kw), stride, pads, dilation, func)
-    geo = ConvGeometry(n, c, (h, w), k, (kh, kw), stride, pads, dilation, groups, out)
-    return x, weight, bias, geo
+    return x, weight, bias, groups
 
+
+def conv_geometry(x, weight, bias, stride, padding, dilation, groups,
+                  func: str = "conv2d", nd: int = 2):
+    """Check a convolution's inputs; return (x, weight, bias) as arrays and the geometry.
+
+    Shapes (nd spatial axes): x (N, C, *spatial); weight (K, C // groups, *kernel); bias
+    (K,) or None. Example: x (1, 3, 8), weight (4, 3, 3), nd=1 -> out (6,).
+    """
+    x, weight, bias, groups = check_conv_arrays(x, weight, bias, groups, func, nd)
+    kernel = tuple(weight.shape[2:])
+    stride = ntuple(stride, nd, "stride", func, minimum=1)
+    dilation = ntuple(dilation, nd, "dilation", func, minimum=1)
+    pads = normalize_padding(padding, kernel, dilation, stride, func)
+    out = conv_output_shape(x.shape[2:], kernel, stride, pads, dilation, func)
+    geo = ConvGeometry(x.shape[0], x.shape[1], tuple(x.shape[2:]), weight.shape[0], kernel,
+                       stride, pads, dilation, groups, out)
+    return x, weight, bias, geo

@@ -1,4 +1,4 @@
-"""conv2d backward: the documents' method (FORMULAS C7-C11) and col2im.
+"""conv1d/2d/3d backward: the documents' method (FORMULAS C7-C11) and col2im.
 
 Both return (grad_x, grad_weight, grad_bias) for out = conv2d(x, weight, bias, ...).
 
@@ -15,15 +15,17 @@ accumulate).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .conv import conv2d
 from ._validate import check_grad_out
-from .conv_args import ConvGeometry, conv_geometry
-from .im2col import (col2im, im2col, is_pointwise, pad_if_needed, reuse, tile_input,
-                     tile_origin, tiles, workspace_cap)
+from .conv import _conv
+from .conv_args import LAYOUTS, ConvGeometry, conv_geometry
+from .im2col import (col2im, im2col, is_pointwise, pad_if_needed, reuse, tile_geometry,
+                     tile_input, tile_origin, tile_region, tiles, workspace_cap)
 from .memory import check_conv_memory
-from .windows import dilate2d
+from .windows import dilate_spatial
 
 METHODS = ("documents", "col2im")
 
@@ -44,11 +46,36 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     Example (seed 000, C7): 3x3 input, 2x2 kernel, stride 1 -> 2x2 error map d; then
     grad_x = d zero-ringed to 4x4, cross-correlated with rot180(w) -> 3x3.
     """
-    func = "conv2d_backward"
+    return _conv_backward(grad_out, x, weight, bias, stride, padding, dilation, groups,
+                          method, workspace_bytes, "conv2d_backward", 2)
+
+
+def conv1d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1, *, method: str = "auto", workspace_bytes: int | None = None):
+    """Gradients of conv1d: grad_out (N, K, Lo), x (N, C, L), weight (K, C // groups, kL)
+    -> (grad_x, grad_weight, grad_bias or None); conv2d_backward's path with one axis.
+    Example: x [[[1, 2, 3]]], weight [[[1, 1]]], grad_out [[[1, 1]]] -> grad_x [[[1, 2, 1]]],
+    grad_weight [[[3, 5]]]."""
+    return _conv_backward(grad_out, x, weight, bias, stride, padding, dilation, groups,
+                          method, workspace_bytes, "conv1d_backward", 1)
+
+
+def conv3d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1, *, method: str = "auto", workspace_bytes: int | None = None):
+    """Gradients of conv3d: grad_out (N, K, Do, Ho, Wo), x (N, C, D, H, W), weight
+    (K, C // groups, kD, kH, kW) -> (grad_x, grad_weight, grad_bias or None).
+    Example: ones (1, 1, 3, 3, 3) and a (1, 1, 3, 3, 3) kernel of ones, grad_out [[[[[2]]]]]
+    -> grad_x 2 everywhere, grad_weight 2 everywhere."""
+    return _conv_backward(grad_out, x, weight, bias, stride, padding, dilation, groups,
+                          method, workspace_bytes, "conv3d_backward", 3)
+
+
+def _conv_backward(grad_out, x, weight, bias, stride, padding, dilation, groups, method,
+                   workspace_bytes, func: str, nd: int):
     x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups,
-                                         func)
-    grad_out = check_grad_out(grad_out, (geo.n, geo.k) + geo.out, func, ndim=4,
-                              layout="(N, C_out, H_out, W_out)", dtype=x.dtype,
+                                         func, nd)
+    grad_out = check_grad_out(grad_out, (geo.n, geo.k) + geo.out, func, ndim=nd + 2,
+                              layout=LAYOUTS[nd][2], dtype=x.dtype,
                               context=f"x.shape={x.shape}, weight.shape={weight.shape}")
     if method not in ("auto",) + METHODS:
         raise ValueError(f"{func}: method must be one of {('auto',) + METHODS}, "
@@ -63,22 +90,32 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
     else:
         as_conv = method == "auto" and bool(np.isfinite(weight).all())
         gx, gw = _backward_col2im(grad_out, x, weight, geo, cap, as_conv)
-    gb = None if bias is None else grad_out.sum(axis=(0, 2, 3))        # C11
+    axes = (0,) + tuple(range(2, nd + 2))
+    gb = None if bias is None else grad_out.sum(axis=axes)               # C11
     return gx, gw, gb
 
 
-def _crop_padding(gxp: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    (top, _), (left, _) = geo.pads
-    h, w = geo.hw
-    return np.ascontiguousarray(gxp[..., top:top + h, left:left + w])
+def crop_padding(gxp: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """The input's part of a padded-input array (n, C, *padded) -> (n, C, *hw)."""
+    region = tuple(slice(a, a + i) for i, (a, _) in zip(geo.hw, geo.pads))
+    return np.ascontiguousarray(gxp[(...,) + region])
 
 
 def rotated_transposed_weight(weight, geo: ConvGeometry) -> np.ndarray:
-    """(K, Cg, kH, kW) -> (C, Kg, kH, kW), each kernel rotated 180 degrees (C7): filter k's
-    channel c becomes output channel c of the transposed convolution; groups stay groups."""
+    """(K, Cg, *kernel) -> (C, Kg, *kernel), each kernel rotated 180 degrees (C7; every
+    spatial axis reversed): filter k's channel c becomes output channel c of the
+    transposed convolution; groups stay groups."""
     g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
-    w_t = weight.reshape(g, kg, cg, *geo.kernel).transpose(0, 2, 1, 3, 4)
-    return np.ascontiguousarray(w_t.reshape(geo.c, kg, *geo.kernel)[..., ::-1, ::-1])
+    order = (0, 2, 1) + tuple(range(3, 3 + geo.nd))
+    w_t = weight.reshape((g, kg, cg) + geo.kernel).transpose(order)
+    flip = (...,) + (slice(None, None, -1),) * geo.nd
+    return np.ascontiguousarray(w_t.reshape((geo.c, kg) + geo.kernel)[flip])
+
+
+def _conv_of(x, weight, geo: ConvGeometry, stride, padding, dilation, groups, cap=None):
+    """A convolution with geo's number of axes (the backward's own building block)."""
+    return _conv(x, weight, None, stride, padding, dilation, groups, "auto", cap,
+                 f"conv{geo.nd}d_backward", geo.nd)
 
 
 def _grad_x_documents(grad_out, weight, geo: ConvGeometry) -> np.ndarray:
@@ -88,70 +125,62 @@ def _grad_x_documents(grad_out, weight, geo: ConvGeometry) -> np.ndarray:
     times them would be NaN where torch has none, so such taps are zeroed in the
     convolution and added apart on the real map entries only (_add_nonfinite_taps)."""
     bad = ~np.isfinite(weight)
-    restored = dilate2d(grad_out, geo.stride)                            # C8
+    restored = dilate_spatial(grad_out, geo.stride)                      # C8
     # 'full' padding = d*(k-1) zeros around the map; the sum over k is C9.
-    gxp = conv2d(restored, rotated_transposed_weight(np.where(bad, 0, weight), geo),
-                 padding="full", dilation=geo.dilation, groups=geo.groups)
+    gxp = _conv_of(restored, rotated_transposed_weight(np.where(bad, 0, weight), geo), geo,
+                   1, "full", geo.dilation, geo.groups)
     # Padded rows/cols past the last window got no error: they stay zero.
-    (pt, pb), (pl, pr) = geo.pads
-    hp, wp = geo.hw[0] + pt + pb, geo.hw[1] + pl + pr
-    full = np.zeros(gxp.shape[:2] + (hp, wp), dtype=gxp.dtype)
-    full[..., :gxp.shape[2], :gxp.shape[3]] = gxp
+    full = np.zeros(gxp.shape[:2] + geo.padded, dtype=gxp.dtype)
+    full[(...,) + tuple(slice(0, n) for n in gxp.shape[2:])] = gxp
     _add_nonfinite_taps(full, grad_out, weight, bad, geo)
-    return _crop_padding(full, geo)
+    return crop_padding(full, geo)
 
 
 def _add_nonfinite_taps(gxp, grad_out, weight, bad, geo: ConvGeometry) -> None:
-    """gxp[n, c, i*s + m*d, j*s + q*d] += grad_out[n, k, i, j] * w[k, c, m, q] for each
-    non-finite tap (k, c, m, q) of the weight: C7's sum over the real map entries only."""
-    (sh, sw), (dh, dw), (ho, wo) = geo.stride, geo.dilation, geo.out
-    for k, c, m, q in np.argwhere(bad):
+    """gxp[n, c, i*s + m*d, ...] += grad_out[n, k, i, ...] * w[k, c, m, ...] for each
+    non-finite tap (k, c, m, ...) of the weight: C7's sum over the real map entries only."""
+    for k, c, *tap in np.argwhere(bad):
         ch = (k // geo.k_per_group) * geo.c_per_group + c
-        gxp[:, ch, m * dh:m * dh + (ho - 1) * sh + 1:sh,
-            q * dw:q * dw + (wo - 1) * sw + 1:sw] += grad_out[:, k] * weight[k, c, m, q]
+        region = tuple(slice(m * d, m * d + (o - 1) * s + 1, s) for m, d, o, s
+                       in zip(tap, geo.dilation, geo.out, geo.stride))
+        gxp[(slice(None), ch) + region] += grad_out[:, k] * weight[(k, c) + tuple(tap)]
 
 
 def _grad_w_documents(grad_out, x, geo: ConvGeometry) -> np.ndarray:
     """C10: valid cross-correlation of the padded input with the restored error map.
 
     grad_w[k, c, m, q] = sum_n sum_(i,j) restored[n, k, i, j] * x_p[n, c, i + m*d, j + q*d]:
-    a conv2d whose "batch" is the input channels, whose "channels" are the samples, whose
-    kernel is the error map, and whose output stride is the dilation.
+    a convolution whose "batch" is the input channels, whose "channels" are the samples,
+    whose kernel is the error map, and whose output stride is the dilation.
     """
     g, kg, cg = geo.groups, geo.k_per_group, geo.c_per_group
-    restored = dilate2d(grad_out, geo.stride)
+    restored = dilate_spatial(grad_out, geo.stride)
     xp = pad_if_needed(x, geo)
-    kh, kw = geo.kernel
+    swap = (1, 0) + tuple(range(2, 2 + geo.nd))
+    taps = (slice(None), slice(None)) + tuple(slice(0, k) for k in geo.kernel)
     grads = []
     for gi in range(g):
-        xs = xp[:, gi * cg:(gi + 1) * cg].transpose(1, 0, 2, 3)        # (Cg, N, Hp, Wp)
-        es = restored[:, gi * kg:(gi + 1) * kg].transpose(1, 0, 2, 3)  # (Kg, N, He, We)
-        corr = conv2d(np.ascontiguousarray(xs), np.ascontiguousarray(es),
-                      stride=geo.dilation)                             # (Cg, Kg, >=kH, >=kW)
-        grads.append(corr[:, :, :kh, :kw].transpose(1, 0, 2, 3))
+        xs = xp[:, gi * cg:(gi + 1) * cg].transpose(swap)              # (Cg, N, *padded)
+        es = restored[:, gi * kg:(gi + 1) * kg].transpose(swap)        # (Kg, N, *restored)
+        corr = _conv_of(np.ascontiguousarray(xs), np.ascontiguousarray(es), geo,
+                        geo.dilation, 0, 1, 1)                         # (Cg, Kg, >= kernel)
+        grads.append(corr[taps].transpose(swap))
     return np.ascontiguousarray(np.concatenate(grads, axis=0))
 
 
 def _transposed_conv_pads(geo: ConvGeometry):
-    """Padding that makes grad_x a plain conv2d of grad_out, or None where it cannot.
+    """Padding that makes grad_x a plain convolution of grad_out, or None where it cannot.
 
     With stride 1, grad_x[i] = sum_m grad_out[i + p_top - m*d] * w[m]: a cross-correlation
     of grad_out, padded by d*(k-1) - p_top above and d*(k-1) - p_bottom below, with the
     rotated kernel (C7 without the zero insertion of C8). Padding larger than d*(k-1)
     would need negative padding: those cases and strides > 1 use col2im.
     """
-    if geo.stride != (1, 1):
+    if any(s != 1 for s in geo.stride):
         return None
     spans = [d * (k - 1) for d, k in zip(geo.dilation, geo.kernel)]
     pads = tuple((s - a, s - b) for s, (a, b) in zip(spans, geo.pads))
     return None if min(min(p) for p in pads) < 0 else pads
-
-
-def _grad_x_as_conv(grad_out, weight, geo: ConvGeometry, pads, workspace_bytes):
-    """grad_x = conv2d(grad_out, rot180(w) with in/out channels swapped per group): one
-    matrix product with a reduction over Kg*kH*kW, no scatter (see _transposed_conv_pads)."""
-    return conv2d(grad_out, rotated_transposed_weight(weight, geo), padding=pads,
-                  dilation=geo.dilation, groups=geo.groups, workspace_bytes=workspace_bytes)
 
 
 def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, cap: int, as_conv: bool):
@@ -164,37 +193,72 @@ def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, cap: int, as_conv: 
         gw = np.matmul(g_mat, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
         return gx, gw.reshape(weight.shape)
     conv_pads = _transposed_conv_pads(geo) if as_conv else None
-    gx = np.empty_like(x) if conv_pads is None else None
-    gw = np.zeros(w_mat.shape, dtype=x.dtype)
+    if conv_pads is not None:            # grad_x a plain convolution, no scatter
+        gx = _conv_of(grad_out, rotated_transposed_weight(weight, geo), geo, 1, conv_pads,
+                      geo.dilation, geo.groups, cap)
+        return gx, grad_weight_im2col(grad_out, x, geo, cap)
+    gx, gw = np.empty_like(x), np.zeros(w_mat.shape, dtype=x.dtype)
     store, gxp = None, None             # the first (largest) tile's column buffer
     for tile in tiles(geo, x.itemsize, cap):
-        (n0, n1), (i0, i1), (j0, j1) = tile
         block, sub = tile_input(x, geo, tile)
-        shape = (sub.n, g, w_mat.shape[2], sub.out[0] * sub.out[1])
+        shape = (sub.n, g, w_mat.shape[2], math.prod(sub.out))
         cols = im2col(block, sub, out=reuse(store, shape, x.dtype))
         store = cols if store is None else store
-        gtile = np.ascontiguousarray(grad_out[n0:n1, :, i0:i1, j0:j1]).reshape(
-            sub.n, g, kg, -1)
+        gtile = np.ascontiguousarray(grad_out[tile_region(tile)]).reshape(sub.n, g, kg, -1)
         gw += np.matmul(gtile, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        if conv_pads is None:
-            if (i0, j0) == (0, 0):          # a new sample chunk: its padded gradient
-                gxp = _padded_zeros(x, geo, n1 - n0, gxp)
-            np.matmul(w_mat.transpose(0, 2, 1), gtile, out=cols)        # reuse the buffer
-            (r0, c0), (hb, wb) = tile_origin(geo, tile), block.shape[2:]
-            gxp[:, :, r0:r0 + hb, c0:c0 + wb] += col2im(cols, sub, (hb, wb))
-            if (i1, j1) == geo.out:         # the chunk's last tile
-                gx[n0:n1] = _crop_padding(gxp, geo)
-    if conv_pads is not None:
-        gx = _grad_x_as_conv(grad_out, weight, geo, conv_pads, cap)
+        np.matmul(w_mat.transpose(0, 2, 1), gtile, out=cols)            # reuse the buffer
+        gxp = _scatter_tile(gxp, cols, x, geo, tile, sub)
+        if all(b == o for (_, b), o in zip(tile[1:], geo.out)):        # the chunk's last tile
+            gx[slice(*tile[0])] = crop_padding(gxp, geo)
     return gx, gw.reshape(weight.shape)
 
 
+def _scatter_tile(gxp, cols, like, geo: ConvGeometry, tile, sub) -> np.ndarray:
+    """Add a tile's column gradients into the padded gradient of its sample chunk (a new,
+    zeroed chunk buffer at the chunk's first tile); returns the buffer."""
+    if all(a == 0 for a, _ in tile[1:]):    # a new sample chunk: its padded gradient
+        gxp = _padded_zeros(like, geo, tile[0][1] - tile[0][0], gxp)
+    region = tuple(slice(r, r + h) for r, h in zip(tile_origin(geo, tile), sub.hw))
+    gxp[(slice(None), slice(None)) + region] += col2im(cols, sub, sub.hw)
+    return gxp
+
+
 def _padded_zeros(x, geo: ConvGeometry, n: int, old: np.ndarray | None) -> np.ndarray:
-    """Zeros (n, C, Hp, Wp): the previous chunk's buffer cleared when it fits."""
-    (pt, pb), (pl, pr) = geo.pads
-    shape = (n, geo.c, geo.hw[0] + pt + pb, geo.hw[1] + pl + pr)
+    """Zeros (n, C, *padded): the previous chunk's buffer cleared when it fits."""
+    shape = (n, geo.c) + geo.padded
     if old is not None and old.shape[1:] == shape[1:] and old.shape[0] >= n:
         old = old[:n]
         old.fill(0)
         return old
     return np.zeros(shape, dtype=x.dtype)
+
+
+def grad_input_col2im(grad_out, weight, geo: ConvGeometry, cap: int) -> np.ndarray:
+    """grad_x alone by col2im (W^T @ grad_out, folded back and cropped), tile by tile: the
+    transposed convolution's forward. grad_out (N, K, *geo.out) -> (N, C, *geo.hw)."""
+    g, kg = geo.groups, geo.k_per_group
+    w_t = weight.reshape(g, kg, -1).transpose(0, 2, 1)                  # (G, R, Kg)
+    gx = np.empty((geo.n, geo.c) + geo.hw, dtype=grad_out.dtype)
+    gxp = None
+    for tile in tiles(geo, grad_out.itemsize, cap):
+        sub = tile_geometry(geo, tile)
+        gtile = np.ascontiguousarray(grad_out[tile_region(tile)]).reshape(sub.n, g, kg, -1)
+        gxp = _scatter_tile(gxp, np.matmul(w_t, gtile), grad_out, geo, tile, sub)
+        if all(b == o for (_, b), o in zip(tile[1:], geo.out)):
+            gx[slice(*tile[0])] = crop_padding(gxp, geo)
+    return gx
+
+
+def grad_weight_im2col(grad_out, x, geo: ConvGeometry, cap: int) -> np.ndarray:
+    """grad_weight alone: the sum over tiles of grad_out @ im2col(x)^T, (K, Cg, *kernel)."""
+    g, kg = geo.groups, geo.k_per_group
+    gw = np.zeros((g, kg, geo.c_per_group * math.prod(geo.kernel)), dtype=x.dtype)
+    store = None
+    for tile in tiles(geo, x.itemsize, cap):
+        block, sub = tile_input(x, geo, tile)
+        shape = (sub.n, g, gw.shape[2], math.prod(sub.out))
+        cols = im2col(block, sub, out=reuse(store, shape, x.dtype))
+        store = cols if store is None else store
+        gtile = np.ascontiguousarray(grad_out[tile_region(tile)]).reshape(sub.n, g, kg, -1)
+        gw += np.matmul(gtile, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return gw.reshape((geo.k, geo.c_per_group) + geo.kernel)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import _is_int, float_array, real, same_dtype
+from ._validate import _is_int, check_grad_out, float_array, real, same_dtype
 from .activations import log_softmax, softmax
 from .memory import check_elementwise
 
@@ -86,32 +86,144 @@ def binary_cross_entropy_backward(grad_out, a, y):
     return (g * (a - y) / denom / max(a.size, 1)).astype(a.dtype)
 
 
-def _targets(logits, target, func):
-    logits = float_array(logits, "logits", func, 2, "(N, classes)")
-    check_elementwise(func, logits.itemsize, 4, logits=logits.shape)
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _class_targets(scores, target, weight, ignore_index, func):
+    """Integer targets (N, *d) for scores (N, C, *d): the per-position weight w[t] (0 where
+    t == ignore_index) and the clipped class index."""
+    if not _is_int(ignore_index):
+        raise TypeError(f"{func}: ignore_index must be an int, got {ignore_index!r}")
     t = np.asarray(target)
-    if t.dtype.kind not in "iu" or t.shape != logits.shape[:1]:
+    c = scores.shape[1]
+    if t.dtype.kind not in "iu" or t.shape != scores.shape[:1] + scores.shape[2:]:
         raise TypeError(f"{func}: target must be integer class indices of shape "
-                        f"({logits.shape[0]},), got dtype {t.dtype} shape {t.shape}")
-    if t.size and (t.min() < 0 or t.max() >= logits.shape[1]):
-        raise ValueError(f"{func}: target values must lie in [0, {logits.shape[1]}), got "
-                         f"[{t.min()}, {t.max()}]")
-    return logits, t
+                        f"{scores.shape[:1] + scores.shape[2:]} (or probabilities of shape "
+                        f"{scores.shape}), got dtype {t.dtype} shape {t.shape}")
+    keep = t != ignore_index
+    if keep.any() and (t[keep].min() < 0 or t[keep].max() >= c):
+        raise ValueError(f"{func}: target values must lie in [0, {c}) or equal ignore_index="
+                         f"{ignore_index}, got [{t[keep].min()}, {t[keep].max()}]")
+    cls = np.where(keep, t, 0)
+    w = np.ones(c, dtype=scores.dtype) if weight is None else weight
+    return np.where(keep, w[cls], 0).astype(scores.dtype), cls, keep
 
 
-def cross_entropy(logits, target):
-    """Softmax cross-entropy: -mean_n log_softmax(z_n)[target_n]; logits (N, classes).
-    Example: logits [[0, 0]], target [1] -> ln 2."""
-    logits, t = _targets(logits, target, "cross_entropy")
-    return -_empty_mean(log_softmax(logits, 1)[np.arange(len(t)), t])
+def _loss_args(scores, target, weight, reduction, label_smoothing, func, name="logits"):
+    scores = float_array(scores, name, func)
+    if scores.ndim < 2 or min(scores.shape[1:]) == 0:
+        raise ValueError(f"{func}: {name} must be (N, C) or (N, C, *d), only N may be 0 "
+                         f"(as PyTorch), got shape {scores.shape}")
+    check_elementwise(func, scores.itemsize, 4, **{name: scores.shape})
+    if weight is not None:
+        weight = float_array(weight, "weight", func, 1, "(C,)")
+        if weight.shape != scores.shape[1:2]:
+            raise ValueError(f"{func}: weight must have shape ({scores.shape[1]},), got "
+                             f"{weight.shape}")
+        same_dtype(func, **{name: scores, "weight": weight})
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"{func}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if not 0.0 <= real(label_smoothing, "label_smoothing", func) <= 1.0:
+        raise ValueError(f"{func}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+    return scores, weight
 
 
-def cross_entropy_backward(grad_out, logits, target):
-    """dC/dz = (softmax(z) - onehot(target)) / N: C3's A - Y with the mean's 1/N."""
-    logits, t = _targets(logits, target, "cross_entropy_backward")
-    g = _scalar_grad(grad_out, "cross_entropy_backward")
-    return (g / max(len(t), 1) * (softmax(logits, 1) - one_hot(t, logits.shape[1],
-                                                               logits.dtype)))
+def _coefficients(scores, target, weight, ignore_index, label_smoothing, func):
+    """q (N, C, *d) with loss_i = -sum_c q_ic * logp_ic, and the mean's denominator.
+
+    Class indices: q_ic = (1 - e) w[t_i] [c == t_i] + (e / C) w_c, 0 where t_i is ignored;
+    denominator sum of w[t_i] over the kept positions (torch's nll_loss and its label
+    smoothing term both divide by it). Probabilities y: q_ic = w_c ((1 - e) y_ic + e / C);
+    denominator N * prod(d) (torch ignores ignore_index there)."""
+    c, e = scores.shape[1], float(label_smoothing)
+    w = np.ones(c, dtype=scores.dtype) if weight is None else weight
+    wshape = (1, c) + (1,) * (scores.ndim - 2)
+    t = np.asarray(target)
+    if t.dtype.kind == "f":
+        if t.shape != scores.shape:
+            raise TypeError(f"{func}: target must be integer class indices of shape "
+                            f"{scores.shape[:1] + scores.shape[2:]} or probabilities of "
+                            f"shape {scores.shape}, got dtype {t.dtype} shape {t.shape}")
+        same_dtype(func, target=t, scores=scores)
+        q = w.reshape(wshape) * ((1 - e) * t + e / c)
+        return q, scores.size // c
+    wt, cls, keep = _class_targets(scores, t, weight, ignore_index, func)
+    onehot = np.moveaxis(np.eye(c, dtype=scores.dtype)[cls], -1, 1)
+    q = (1 - e) * wt[:, None] * onehot + (e / c) * w.reshape(wshape) * keep[:, None]
+    return q, wt.sum()
+
+
+def _reduce(per_position, denominator, reduction):
+    if reduction == "none":
+        return per_position
+    total = per_position.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total if reduction == "sum" else total / denominator
+
+
+def _grad_scale(grad_out, shape, denominator, reduction, func, dtype):
+    """The upstream gradient of each position: grad_out itself ('none', shape (N, *d)) or
+    the scalar, divided by the mean's denominator."""
+    if reduction == "none":
+        return check_grad_out(grad_out, shape, func, dtype=dtype)
+    g = _scalar_grad(grad_out, func)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.full(shape, g / (denominator if reduction == "mean" else 1), dtype=dtype)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log likelihood, like torch.nn.functional.nll_loss: input (N, C, *d) of
+    log-probabilities, target (N, *d) class indices; loss_i = -w[t_i] input[i, t_i], 0 for
+    t_i == ignore_index; 'mean' divides the sum by sum_i w[t_i] over the kept positions
+    (NaN when every target is ignored, as torch). Example: [[-1, -2]], target [1] -> 2."""
+    func = "nll_loss"
+    input, weight = _loss_args(input, target, weight, reduction, 0.0, func, "input")
+    wt, cls, _ = _class_targets(input, target, weight, ignore_index, func)
+    picked = np.take_along_axis(input, cls[:, None], 1)[:, 0]
+    return _reduce(-wt * picked, wt.sum(), reduction)
+
+
+def nll_loss_backward(grad_out, input, target, weight=None, ignore_index=-100,
+                      reduction="mean"):
+    """d/d input[i, c] = -w[t_i] [c == t_i] * g_i (g_i = grad_out / denominator for 'mean')."""
+    func = "nll_loss_backward"
+    input, weight = _loss_args(input, target, weight, reduction, 0.0, func, "input")
+    wt, cls, _ = _class_targets(input, target, weight, ignore_index, func)
+    g = _grad_scale(grad_out, wt.shape, wt.sum(), reduction, func, input.dtype)
+    out = np.zeros_like(input)
+    # an ignored position gets 0 even where g is inf (every target ignored: 'mean' / 0)
+    with np.errstate(invalid="ignore"):
+        np.put_along_axis(out, cls[:, None], np.where(wt != 0, -wt * g, 0)[:, None], 1)
+    return out
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy, like torch.nn.functional.cross_entropy: logits (N, C, *d),
+    target class indices (N, *d) or probabilities (N, C, *d).
+    loss_i = -sum_c q_ic log_softmax(z_i)_c with q from the target, the class weights and
+    label smoothing e (see _coefficients); reductions as nll_loss. With the defaults it is
+    -mean_n log_softmax(z_n)[target_n] (C2). Example: logits [[0, 0]], target [1] -> ln 2."""
+    func = "cross_entropy"
+    logits, weight = _loss_args(logits, target, weight, reduction, label_smoothing, func)
+    q, denom = _coefficients(logits, target, weight, ignore_index, label_smoothing, func)
+    return _reduce(-(q * log_softmax(logits, 1)).sum(axis=1), denom, reduction)
+
+
+def cross_entropy_backward(grad_out, logits, target, weight=None, ignore_index=-100,
+                           reduction="mean", label_smoothing=0.0):
+    """dC/dz_ij = g_i (softmax(z_i)_j sum_c q_ic - q_ij): C3's A - Y (q = onehot(target)
+    and g = 1/N with the defaults), weighted, smoothed and reduced."""
+    func = "cross_entropy_backward"
+    logits, weight = _loss_args(logits, target, weight, reduction, label_smoothing, func)
+    q, denom = _coefficients(logits, target, weight, ignore_index, label_smoothing, func)
+    shape = logits.shape[:1] + logits.shape[2:]
+    g = _grad_scale(grad_out, shape, denom, reduction, func, logits.dtype)[:, None]
+    coeff = softmax(logits, 1) * q.sum(axis=1, keepdims=True) - q
+    # an ignored position (q = 0) gets 0 even where g is inf (every target ignored)
+    with np.errstate(invalid="ignore"):
+        out = np.where(np.any(q != 0, axis=1, keepdims=True), g * coeff, 0)
+    return out.astype(logits.dtype)
 
 
 def one_hot(target, classes: int, dtype=np.float64) -> np.ndarray:

@@ -81,12 +81,12 @@ def check_elementwise(func: str, itemsize: int, copies: int, **shapes) -> None:
 # elements at a time) and Python objects: measured at 0.15 to 1.6 MiB beside the tiles.
 SLACK = 2 * 2**20
 
-def _padded(geo) -> tuple[int, int]:
+def _padded(geo) -> tuple[int, ...]:
     return tuple(i + a + b for i, (a, b) in zip(geo.hw, geo.pads))
 
 
 def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
-    """Estimated peak bytes of conv2d (im2col.py, conv_naive.py, conv_fft.py): the result,
+    """Estimated peak bytes of a convolution (im2col.py; conv2d's conv_naive.py, conv_fft.py): the result,
     plus im2col's column buffer, two padded blocks and a result tile for one tile (every
     tile is at most the first); the naive loops' Python lists (32 bytes a number); the FFT's
     padded input, its transforms (complex: twice the itemsize), product and inverse."""
@@ -94,25 +94,30 @@ def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
     from .conv_winograd import TILES, winograd_peak_bytes
     if algorithm in TILES:
         return winograd_peak_bytes(geo, TILES[algorithm], itemsize, cap) + SLACK
+    result = elements((geo.n, geo.k) + tuple(geo.out)) * itemsize
+    if algorithm in ("naive", "fft"):              # 2-D only
+        return result + _conv2d_other_bytes(geo, itemsize, algorithm)
+    n, *extent = tile_shape(geo, itemsize, cap)
+    block = (n, geo.c) + tuple(min(p, (e - 1) * s + d * (k - 1) + 1) for p, e, s, d, k in
+                               zip(_padded(geo), extent, geo.stride, geo.dilation,
+                                   geo.kernel))
+    pixels = elements(tuple(extent))
+    columns = (n, geo.c * elements(tuple(geo.kernel)), pixels)
+    # two blocks: the next tile's is allocated while the last one is still referenced
+    return result + elements(block, block, columns, (n, geo.k, pixels)) * itemsize + SLACK
+
+
+def _conv2d_other_bytes(geo, itemsize: int, algorithm: str) -> int:
+    """The naive loops' Python lists (32 bytes a number, 8 per result); the FFT's padded
+    input, its transforms (complex: twice the itemsize), product and inverse."""
     (hp, wp), (ho, wo), (kh, kw) = _padded(geo), geo.out, geo.kernel
-    result = elements((geo.n, geo.k, ho, wo)) * itemsize
     if algorithm == "naive":
         return 8 * elements((geo.n, geo.k, ho, wo)) + 32 * elements(
-            (geo.n, geo.c, hp, wp), (geo.k, geo.c_per_group, kh, kw)) + result
-    if algorithm == "fft":
-        half = wp // 2 + 1
-        spectra = elements((geo.n, geo.c, hp, half), (geo.k, geo.c_per_group, hp, half),
-                           (geo.n, geo.k, hp, half))
-        return result + (2 * spectra + elements((geo.n, geo.c, hp, wp),
-                                                (geo.n, geo.k, hp, wp))) * itemsize
-    n, rows, cols = tile_shape(geo, itemsize, cap)
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    block = (n, geo.c, min(hp, (rows - 1) * sh + dh * (kh - 1) + 1),
-             min(wp, (cols - 1) * sw + dw * (kw - 1) + 1))
-    columns = (n, geo.c * kh * kw, rows * cols)
-    # two blocks: the next tile's is allocated while the last one is still referenced
-    return result + elements(block, block, columns, (n, geo.k, rows * cols)) * itemsize \
-        + SLACK
+            (geo.n, geo.c, hp, wp), (geo.k, geo.c_per_group, kh, kw))
+    half = wp // 2 + 1
+    spectra = elements((geo.n, geo.c, hp, half), (geo.k, geo.c_per_group, hp, half),
+                       (geo.n, geo.k, hp, half))
+    return (2 * spectra + elements((geo.n, geo.c, hp, wp), (geo.n, geo.k, hp, wp))) * itemsize
 
 
 def check_conv_memory(func: str, geo, itemsize: int, algorithm: str, cap: int,
@@ -122,9 +127,9 @@ def check_conv_memory(func: str, geo, itemsize: int, algorithm: str, cap: int,
     peak = conv_peak_bytes(geo, itemsize, algorithm, cap)
     what = f"{algorithm} workspace and result"
     if backward:
-        hp, wp = _padded(geo)
-        n = min(geo.n, max(1, cap // max(1, geo.c * hp * wp * itemsize)))
-        peak += elements((geo.n, geo.c) + tuple(geo.hw), (n, geo.c, hp, wp),
+        padded = _padded(geo)
+        n = min(geo.n, max(1, cap // max(1, geo.c * elements(padded) * itemsize)))
+        peak += elements((geo.n, geo.c) + tuple(geo.hw), (n, geo.c) + padded,
                          (geo.k, geo.c_per_group) + tuple(geo.kernel)) * itemsize
         what = "grad_x, grad_weight and the " + what
     check_bytes(func, peak, what, **shapes)

@@ -1,4 +1,5 @@
-"""Max and mean pooling, forward and backward (FORMULAS C12, C13), PyTorch semantics.
+"""Max and mean pooling in 1, 2 and 3 dimensions, forward and backward (FORMULAS C12, C13),
+PyTorch semantics.
 
 Both are "reduce every window" on the same windowing primitive as convolution
 (windows.sliding_windows forward, windows.fold backward). PyTorch's rules, kept exactly:
@@ -18,45 +19,57 @@ NaN, as in ONNX's reference implementation.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import (boolean, check_grad_out, check_window_fits, float_array, pair,
+from ._validate import (boolean, check_grad_out, check_window_fits, float_array, ntuple,
                         positive_int)
 from .memory import check_bytes, pool_peak_bytes
 from .shapes import Pads, normalize_padding, pool_output_size
-from .windows import fold, pad2d, sliding_windows
+from .windows import fold, pad_spatial, sliding_windows
 
 
 @dataclass(frozen=True)
 class PoolGeometry:
-    hw: tuple[int, int]
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    pads: Pads                   # ((top, bottom), (left, right))
-    dilation: tuple[int, int]
-    out: tuple[int, int]
-    overhang: tuple[int, int]    # extra rows/cols past the bottom/right padding (ceil_mode)
+    """One entry per spatial axis in every field ((H, W) in 2-D, (L,) in 1-D)."""
+    hw: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    pads: Pads                   # one (before, after) per axis
+    dilation: tuple[int, ...]
+    out: tuple[int, ...]
+    overhang: tuple[int, ...]    # extra positions past the after-padding (ceil_mode)
 
     @property
-    def padded_hw(self) -> tuple[int, int]:
+    def padded_hw(self) -> tuple[int, ...]:
         return tuple(h + a + b + o for h, (a, b), o in zip(self.hw, self.pads, self.overhang))
 
+    @property
+    def nd(self) -> int:
+        return len(self.kernel)
 
-def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func: str):
-    """Check pooling arguments; return x (N, C, H, W) as an array and its PoolGeometry."""
-    x = float_array(x, "x", func, 4, "(N, C, H, W)")
+
+LAYOUTS = {1: ("(N, C, L)", "(N, C, L_out)"), 2: ("(N, C, H, W)", "(N, C, H_out, W_out)"),
+           3: ("(N, C, D, H, W)", "(N, C, D_out, H_out, W_out)")}
+
+
+def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func: str,
+                  nd: int = 2):
+    """Check pooling arguments; return x (N, C, *spatial) as an array and its geometry."""
+    x = float_array(x, "x", func, nd + 2, LAYOUTS[nd][0])
     if min(x.shape[1:]) == 0:
         raise ValueError(f"{func}: only the batch may be empty (N = 0, as PyTorch), got "
                          f"x.shape={x.shape}")
-    kernel = pair(kernel_size, "kernel_size", func, minimum=1)
+    kernel = ntuple(kernel_size, nd, "kernel_size", func, minimum=1)
     ceil_mode = boolean(ceil_mode, "ceil_mode", func)
-    stride = kernel if stride is None or stride == [] else pair(stride, "stride", func, 1)
-    dilation = pair(dilation, "dilation", func, minimum=1)
+    stride = kernel if stride is None or stride == [] else ntuple(stride, nd, "stride",
+                                                                  func, 1)
+    dilation = ntuple(dilation, nd, "dilation", func, minimum=1)
     if isinstance(padding, str):
-        raise ValueError(f"{func}: padding must be an int, (h, w) or ((top, bottom), "
-                         f"(left, right)), got {padding!r}")
+        raise ValueError(f"{func}: padding must be an int, one int per axis or one "
+                         f"(before, after) pair per axis, got {padding!r}")
     pads = normalize_padding(padding, kernel, dilation, stride, func)
     spans = check_window_fits(func, x.shape[2:], kernel, pads, dilation,
                               context=f"x.shape={x.shape}")
@@ -68,42 +81,42 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func: st
     geo = PoolGeometry(tuple(x.shape[2:]), kernel, stride, pads, dilation, tuple(out),
                        tuple(overhang))
     check_bytes(func, pool_peak_bytes(x.shape[0] * x.shape[1], geo.padded_hw, geo.out,
-                                      kernel[0] * kernel[1], x.itemsize),
-                f"padded copies and {kernel[0]}x{kernel[1]} window temporaries", x=x.shape)
+                                      math.prod(kernel), x.itemsize),
+                f"padded copies and {'x'.join(map(str, kernel))} window temporaries",
+                x=x.shape)
     return x, geo
 
 
 def _windows(x, geo: PoolGeometry, fill: float) -> np.ndarray:
-    """(N, C, Ho, Wo, kH*kW) view of the windows, padding and overhang filled with `fill`."""
-    (t, b), (l, r) = geo.pads
-    xp = pad2d(x, ((t, b + geo.overhang[0]), (l, r + geo.overhang[1])), fill)
-    win = sliding_windows(xp, geo.kernel, geo.stride, geo.dilation, geo.out)
-    return win.reshape(win.shape[:4] + (geo.kernel[0] * geo.kernel[1],))
+    """(N, C, *out, prod(kernel)) view of the windows, padding and overhang filled."""
+    pads = tuple((a, b + o) for (a, b), o in zip(geo.pads, geo.overhang))
+    win = sliding_windows(pad_spatial(x, pads, fill), geo.kernel, geo.stride, geo.dilation,
+                          geo.out)
+    return win.reshape(win.shape[:2 + geo.nd] + (math.prod(geo.kernel),))
 
 
 def _tap_counts(geo: PoolGeometry, include_pad: bool) -> np.ndarray:
-    """(Ho, Wo, kH*kW) 0/1 mask of the taps inside the padded input (include_pad) or
+    """(*out, prod(kernel)) 0/1 mask of the taps inside the padded input (include_pad) or
     inside the input itself; the ceil_mode overhang is outside both."""
-    hp, wp = geo.padded_hw
-    canvas = np.zeros((hp, wp))
-    (t, _), (l, _) = geo.pads
+    canvas = np.zeros(geo.padded_hw)
     if include_pad:
-        canvas[:hp - geo.overhang[0], :wp - geo.overhang[1]] = 1
+        inside = tuple(slice(0, p - o) for p, o in zip(geo.padded_hw, geo.overhang))
     else:
-        canvas[t:t + geo.hw[0], l:l + geo.hw[1]] = 1
+        inside = tuple(slice(a, a + n) for n, (a, _) in zip(geo.hw, geo.pads))
+    canvas[inside] = 1
     win = sliding_windows(canvas, geo.kernel, geo.stride, geo.dilation, geo.out)
     return win.reshape(geo.out + (-1,))
 
 
 def _crop(gp: np.ndarray, geo: PoolGeometry) -> np.ndarray:
-    (t, _), (l, _) = geo.pads
-    return np.ascontiguousarray(gp[..., t:t + geo.hw[0], l:l + geo.hw[1]])
+    region = tuple(slice(a, a + n) for n, (a, _) in zip(geo.hw, geo.pads))
+    return np.ascontiguousarray(gp[(...,) + region])
 
 
 # --- max pooling (C12) ------------------------------------------------------------------
 
 def _argmax(x, geo: PoolGeometry) -> np.ndarray:
-    """Window-local index of torch's argmax, (N, C, Ho, Wo): last NaN, else first maximum,
+    """Window-local index of torch's argmax, (N, C, *out): last NaN, else first maximum,
     else (all -inf) the first in-bounds tap."""
     win = _windows(x, geo, -np.inf)
     nan = np.isnan(win)
@@ -114,6 +127,20 @@ def _argmax(x, geo: PoolGeometry) -> np.ndarray:
     best = np.take_along_axis(win, first_max[..., None], -1)[..., 0]
     idx = np.where(best == -np.inf, first_valid, first_max)
     return np.where(nan.any(axis=-1), last_nan, idx)
+
+
+def _flat_indices(idx, geo: PoolGeometry) -> np.ndarray:
+    """torch's indices: the flat position of each window's argmax in its input plane
+    (h*W + w in 2-D), -1 for a window with no input pixel."""
+    taps = np.unravel_index(idx, geo.kernel)
+    flat = np.zeros(idx.shape, dtype=np.int64)
+    for axis in range(geo.nd):
+        shape = [1] * geo.nd
+        shape[axis] = geo.out[axis]
+        start = np.arange(geo.out[axis]).reshape(shape) * geo.stride[axis] - geo.pads[axis][0]
+        flat = flat * geo.hw[axis] + start + taps[axis] * geo.dilation[axis]
+    inside = _tap_counts(geo, include_pad=False).any(axis=-1)
+    return np.where(inside, flat, -1).astype(np.int64)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -127,46 +154,81 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     -inf, its index -1 and its gradient is dropped (torch reports hstart*W + wstart there,
     which names a different pixel, and sends the gradient to it).
     """
-    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-    return_indices = boolean(return_indices, "return_indices", "max_pool2d")
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     "max_pool2d", 2)
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """max_pool2d's rules along one axis: x (N, C, L) -> (N, C, L_out); indices are
+    positions in L. Example: [[[1, 3, 2, 5, 4]]], kernel 2 -> [[[3, 5]]], indices [1, 3]."""
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     "max_pool1d", 1)
+
+
+def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """max_pool2d's rules along three axes: x (N, C, D, H, W) -> (N, C, Do, Ho, Wo);
+    indices are d*H*W + h*W + w. Example: arange(8).reshape(1, 1, 2, 2, 2), kernel 2 -> 7."""
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     "max_pool3d", 3)
+
+
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, func,
+              nd):
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func, nd)
+    return_indices = boolean(return_indices, "return_indices", func)
     idx = _argmax(x, geo)
     win = _windows(x, geo, -np.inf)
     out = np.take_along_axis(win, idx[..., None], -1)[..., 0].copy()
-    if not return_indices:
-        return out
-    kh, kw = geo.kernel
-    rows = (np.arange(geo.out[0])[:, None] * geo.stride[0] - geo.pads[0][0]
-            + (idx // kw) * geo.dilation[0])
-    cols = (np.arange(geo.out[1])[None, :] * geo.stride[1] - geo.pads[1][0]
-            + (idx % kw) * geo.dilation[1])
-    inside = _tap_counts(geo, include_pad=False).any(axis=-1)
-    return out, np.where(inside, rows * geo.hw[1] + cols, -1).astype(np.int64)
+    return (out, _flat_indices(idx, geo)) if return_indices else out
 
 
 def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
                         ceil_mode=False):
     """Route each grad_out entry to its window's argmax (C12); overlaps accumulate.
     grad_out (N, C, Ho, Wo), x (N, C, H, W) -> grad_x (N, C, H, W)."""
-    func = "max_pool2d_backward"
-    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func)
+    return _max_pool_backward(grad_out, x, kernel_size, stride, padding, dilation,
+                              ceil_mode, "max_pool2d_backward", 2)
+
+
+def max_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    """max_pool2d_backward along one axis: grad_out (N, C, L_out), x (N, C, L).
+    Example: x [[[1, 3, 2, 5]]], kernel 2, grad_out [[[7, 9]]] -> [[[0, 7, 0, 9]]]."""
+    return _max_pool_backward(grad_out, x, kernel_size, stride, padding, dilation,
+                              ceil_mode, "max_pool1d_backward", 1)
+
+
+def max_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    """max_pool2d_backward along three axes: grad_out (N, C, Do, Ho, Wo), x (N, C, D, H, W).
+    Example: arange(8).reshape(1, 1, 2, 2, 2), kernel 2, grad_out 5 -> 5 at the last pixel."""
+    return _max_pool_backward(grad_out, x, kernel_size, stride, padding, dilation,
+                              ceil_mode, "max_pool3d_backward", 3)
+
+
+def _max_pool_backward(grad_out, x, kernel_size, stride, padding, dilation, ceil_mode,
+                       func, nd):
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func, nd)
     grad_out = _check_grad(grad_out, x, geo, func)
     idx = _argmax(x, geo)
-    onehot = np.zeros(idx.shape + (geo.kernel[0] * geo.kernel[1],), dtype=x.dtype)
+    onehot = np.zeros(idx.shape + (math.prod(geo.kernel),), dtype=x.dtype)
     np.put_along_axis(onehot, idx[..., None], grad_out[..., None], -1)
     taps = onehot.reshape(idx.shape + geo.kernel)
     return _crop(fold(taps, geo.padded_hw, geo.stride, geo.dilation), geo)
 
 
 def _check_grad(grad_out, x, geo: PoolGeometry, func: str) -> np.ndarray:
-    return check_grad_out(grad_out, x.shape[:2] + geo.out, func, ndim=4,
-                          layout="(N, C, H_out, W_out)", dtype=x.dtype,
+    return check_grad_out(grad_out, x.shape[:2] + geo.out, func, ndim=geo.nd + 2,
+                          layout=LAYOUTS[geo.nd][1], dtype=x.dtype,
                           context=f"x.shape={x.shape}")
 
 
 # --- mean pooling (C13) -----------------------------------------------------------------
 
 def _divisor(geo: PoolGeometry, count_include_pad, divisor_override, func) -> np.ndarray:
-    """(Ho, Wo) divisor of every window (see the module docstring)."""
+    """(*out) divisor of every window (see the module docstring)."""
     if divisor_override is not None:
         boolean(count_include_pad, "count_include_pad", func)
         return np.full(geo.out, float(positive_int(divisor_override, "divisor_override", func)))
@@ -181,8 +243,29 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     Example: ones (1, 1, 5, 5), kernel 2, stride 2, padding 1 -> corner window holds one
     input pixel; with count_include_pad=True it divides by 4 (0.25), with False by 1 (1.0).
     """
-    func = "avg_pool2d"
-    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func)
+    return _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, dilation, "avg_pool2d", 2)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, dilation=1):
+    """avg_pool2d's rules along one axis, x (N, C, L) -> (N, C, L_out); torch's avg_pool1d
+    has no divisor_override. Example: [[[1, 2, 3, 4]]], kernel 2 -> [[[1.5, 3.5]]]."""
+    return _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
+                     dilation, "avg_pool1d", 1)
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, dilation=1):
+    """avg_pool2d's rules along three axes, x (N, C, D, H, W) -> (N, C, Do, Ho, Wo).
+    Example: arange(8).reshape(1, 1, 2, 2, 2), kernel 2 -> 3.5."""
+    return _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, dilation, "avg_pool3d", 3)
+
+
+def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, dilation, func, nd):
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func, nd)
     div = _divisor(geo, count_include_pad, divisor_override, func)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (_windows(x, geo, 0.0).sum(axis=-1) / div).astype(x.dtype)
@@ -192,12 +275,35 @@ def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_m
                         count_include_pad=True, divisor_override=None, dilation=1):
     """Spread each grad_out entry evenly (divided by its divisor) over the input pixels of
     its window (C13); overlaps accumulate; padding taps absorb their share."""
-    func = "avg_pool2d_backward"
-    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func)
+    return _avg_pool_backward(grad_out, x, kernel_size, stride, padding, ceil_mode,
+                              count_include_pad, divisor_override, dilation,
+                              "avg_pool2d_backward", 2)
+
+
+def avg_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, dilation=1):
+    """avg_pool2d_backward along one axis: grad_out (N, C, L_out), x (N, C, L).
+    Example: x of length 4, kernel 2, grad_out [[[2, 4]]] -> [[[1, 1, 2, 2]]]."""
+    return _avg_pool_backward(grad_out, x, kernel_size, stride, padding, ceil_mode,
+                              count_include_pad, None, dilation, "avg_pool1d_backward", 1)
+
+
+def avg_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None, dilation=1):
+    """avg_pool2d_backward along three axes: grad_out (N, C, Do, Ho, Wo), x (N, C, D, H, W).
+    Example: x (1, 1, 2, 2, 2), kernel 2, grad_out [[[[[8]]]]] -> 1 everywhere."""
+    return _avg_pool_backward(grad_out, x, kernel_size, stride, padding, ceil_mode,
+                              count_include_pad, divisor_override, dilation,
+                              "avg_pool3d_backward", 3)
+
+
+def _avg_pool_backward(grad_out, x, kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, divisor_override, dilation, func, nd):
+    x, geo = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, func, nd)
     grad_out = _check_grad(grad_out, x, geo, func)
     div = _divisor(geo, count_include_pad, divisor_override, func)
     share = np.where(div > 0, grad_out / np.maximum(div, 1), 0).astype(x.dtype)
-    taps = np.broadcast_to(share[..., None, None], share.shape + geo.kernel)
+    taps = np.broadcast_to(share[(...,) + (None,) * nd], share.shape + geo.kernel)
     return _crop(fold(taps, geo.padded_hw, geo.stride, geo.dilation), geo)
 
 

@@ -10,9 +10,9 @@ Worked example (seed 000): 5x5 image, 3x3 filter, P=0, S=2 -> floor((5 - 3)/2) +
 """
 from __future__ import annotations
 
-from ._validate import _is_int, boolean, check_window_fits, pair
+from ._validate import _is_int, boolean, check_window_fits, ntuple, pair
 
-Pads = tuple[tuple[int, int], tuple[int, int]]   # ((top, bottom), (left, right))
+Pads = tuple[tuple[int, int], ...]   # one (before, after) per axis: ((top, bottom), (left, right))
 
 
 def conv_output_size(input_size: int, kernel_size: int, stride: int = 1, padding=0,
@@ -75,43 +75,57 @@ def _caller(func, who: str) -> str:
     return func
 
 
-def normalize_padding(padding, kernel_hw, dilation_hw, stride_hw, func: str) -> Pads:
-    """Any accepted padding form -> ((top, bottom), (left, right)).
+def _axes_of(*sizes) -> int:
+    """The number of spatial axes the size arguments describe: the length most of the
+    sequences among them share (1, 2 or 3), 2 when none is a sequence or on a tie (then
+    the odd one out is refused by name)."""
+    lengths = [len(v) for v in sizes if isinstance(v, (tuple, list)) and len(v) in (1, 2, 3)]
+    best = max(set(lengths), key=lengths.count, default=2)
+    return best if lengths.count(best) > lengths.count(2) or best == 2 else 2
 
-    Accepted: int, (h, w), ((top, bottom), (left, right)), 'valid', 'same', 'full'.
+
+def normalize_padding(padding, kernel_hw, dilation_hw, stride_hw, func: str) -> Pads:
+    """Any accepted padding form -> one (before, after) pair per spatial axis.
+
+    The number of axes is len(kernel_hw) (1, 2 or 3; an int kernel means 2-D). Accepted:
+    int, one int per axis ((h, w) in 2-D), one (before, after) pair per axis (((top,
+    bottom), (left, right)) in 2-D, ((before, after),) in 1-D), 'valid', 'same', 'full'.
     `func` names the caller in the messages. Example: normalize_padding('same', (3, 4),
     (1, 1), (1, 1), 'conv2d') == ((1, 1), (1, 2)).
     """
     func = _caller(func, "normalize_padding")
-    kernel_hw = pair(kernel_hw, "kernel_hw", func, 1)
-    dilation_hw = pair(dilation_hw, "dilation_hw", func, 1)
-    stride_hw = pair(stride_hw, "stride_hw", func, 1)
+    nd = _axes_of(kernel_hw, dilation_hw, stride_hw)
+    kernel_hw = ntuple(kernel_hw, nd, "kernel_hw", func, 1)
+    dilation_hw = ntuple(dilation_hw, nd, "dilation_hw", func, 1)
+    stride_hw = ntuple(stride_hw, nd, "stride_hw", func, 1)
     if isinstance(padding, str):
         return tuple(_string_padding(padding, k, d, s, func)
                      for k, d, s in zip(kernel_hw, dilation_hw, stride_hw))
-    if (isinstance(padding, (tuple, list)) and len(padding) == 2
+    if (isinstance(padding, (tuple, list)) and len(padding) == nd
             and all(isinstance(p, (tuple, list)) for p in padding)):
         return tuple(_axis_padding(tuple(p), k, d, s, func)
                      for p, k, d, s in zip(padding, kernel_hw, dilation_hw, stride_hw))
-    ph, pw = pair(padding, "padding", func, minimum=0)
-    return (ph, ph), (pw, pw)
+    return tuple((p, p) for p in ntuple(padding, nd, "padding", func, minimum=0))
 
 
 def conv_output_shape(input_hw, kernel_hw, stride_hw, pads: Pads, dilation_hw,
-                      func: str = "conv2d") -> tuple[int, int]:
-    """(Ho, Wo) of a 2-D convolution, with a message naming every shape when it is empty.
-    `pads` is ((top, bottom), (left, right)); `func` names the caller in the messages."""
+                      func: str = "conv2d") -> tuple[int, ...]:
+    """Output size of a convolution along every spatial axis ((Ho, Wo) in 2-D), with a
+    message naming every shape when it is empty. `pads` holds one (before, after) pair per
+    axis; `func` names the caller in the messages."""
     func = _caller(func, "conv_output_shape")
-    input_hw, kernel_hw = pair(input_hw, "input_hw", func, 1), pair(kernel_hw, "kernel_hw", func, 1)
-    stride_hw = pair(stride_hw, "stride_hw", func, 1)
-    dilation_hw = pair(dilation_hw, "dilation_hw", func, 1)
-    if not (isinstance(pads, (tuple, list)) and len(pads) == 2):
-        raise TypeError(f"{func}: pads must be ((top, bottom), (left, right)), got {pads!r}")
+    nd = _axes_of(input_hw, kernel_hw, stride_hw, dilation_hw)
+    input_hw = ntuple(input_hw, nd, "input_hw", func, 1)
+    kernel_hw = ntuple(kernel_hw, nd, "kernel_hw", func, 1)
+    stride_hw = ntuple(stride_hw, nd, "stride_hw", func, 1)
+    dilation_hw = ntuple(dilation_hw, nd, "dilation_hw", func, 1)
+    if not (isinstance(pads, (tuple, list)) and len(pads) == nd):
+        raise TypeError(f"{func}: pads must hold one (before, after) pair per axis, got "
+                        f"{pads!r}")
     pads = tuple(pair(tuple(p) if isinstance(p, list) else p, "pads", func, 0) for p in pads)
     spans = check_window_fits(func, input_hw, kernel_hw, pads, dilation_hw)
-    ho, wo = ((i + pb + pa - span) // s + 1
-              for i, span, s, (pb, pa) in zip(input_hw, spans, stride_hw, pads))
-    return ho, wo
+    return tuple((i + pb + pa - span) // s + 1
+                 for i, span, s, (pb, pa) in zip(input_hw, spans, stride_hw, pads))
 
 
 def pool_output_size(input_size: int, kernel_size: int, stride: int, pad_before: int,

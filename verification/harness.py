@@ -29,13 +29,23 @@ def _record(op, tensor, candidate, dtype, ratio):
     RECORD[key] = max(RECORD.get(key, 0.0), ratio)
 
 
+def _passthrough(v) -> bool:
+    """A positional argument that is not an array (normalized_shape, num_groups) reaches
+    both candidates unchanged."""
+    return isinstance(v, (int, float, tuple))
+
+
 def _as_dtype(v, dtype) -> np.ndarray:
     """Floating arrays take the test dtype; integer ones (class targets) stay integers."""
+    if _passthrough(v):
+        return v
     v = np.asarray(v)
     return v if v.dtype.kind in "iub" else v.astype(dtype)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
+    if _passthrough(a):
+        return a
     a = a.copy()
     a.setflags(write=False)
     return a
@@ -47,7 +57,7 @@ def _as_tuple(v):
 
 def run_torch(spec: Op, arrays: dict, kwargs: dict, grad_out, device: str):
     """Forward and autograd backward in torch; returns (out, {grad name: grad or None})."""
-    tensors = {k: None if v is None else
+    tensors = {k: v if v is None or _passthrough(v) else
                torch.tensor(v, device=device, requires_grad=k in spec.differentiable)
                for k, v in arrays.items()}
     out = spec.torch(torch, *tensors.values(), **kwargs)

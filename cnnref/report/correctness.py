@@ -142,6 +142,56 @@ def algorithm_bounds(record) -> list[dict]:
     return sorted(rows, key=lambda r: (r["op"], r["what"], r["dtype"]))
 
 
+# Operators beyond the documents, by the formula each implements (the reference's
+# docstrings give it in full); tested against PyTorch by the harness like the rest.
+BEYOND_DOCUMENTS = {
+    "conv1d": "conv2d's cross-correlation (B4) with one spatial axis, (N, C, L)",
+    "conv3d": "conv2d's cross-correlation (B4) with three spatial axes, (N, C, D, H, W)",
+    "conv_transpose1d": "the convolution's input gradient (C7-C8) as a layer, 1-D",
+    "conv_transpose2d": "out = conv_backward(grad_out=x, w).grad_x, O = (i-1)s - 2p + d(k-1)"
+                        " + output_padding + 1",
+    "conv_transpose3d": "the convolution's input gradient (C7-C8) as a layer, 3-D",
+    "max_pool1d": "max_pool2d's rules (C12) along one axis",
+    "max_pool3d": "max_pool2d's rules (C12) along three axes",
+    "avg_pool1d": "avg_pool2d's rules (C13) along one axis",
+    "avg_pool3d": "avg_pool2d's rules (C13) along three axes",
+    "unfold": "im2col (B4-B6) in torch's layout (N, C*kH*kW, L)",
+    "fold": "col2im, the adjoint of unfold: overlapping windows add",
+    "adaptive_avg_pool1d": "mean over bins [floor(i n/m), ceil((i+1) n/m))",
+    "adaptive_avg_pool2d": "mean over bins [floor(i n/m), ceil((i+1) n/m)) per axis",
+    "adaptive_avg_pool3d": "mean over bins [floor(i n/m), ceil((i+1) n/m)) per axis",
+    "adaptive_max_pool1d": "max over the adaptive bins, torch's ties and NaN",
+    "adaptive_max_pool2d": "max over the adaptive bins, row-major first maximum",
+    "adaptive_max_pool3d": "max over the adaptive bins, row-major first maximum",
+    "lp_pool1d": "(k avg_pool(x^p))^(1/p)",
+    "lp_pool2d": "(k avg_pool(x^p))^(1/p), the p-th root of the window's sum of x^p",
+    "lp_pool3d": "(k avg_pool(x^p))^(1/p)",
+    "max_unpool1d": "values placed at their indices in zeros of (i-1)s - 2p + k",
+    "max_unpool2d": "values placed at their indices in zeros of (i-1)s - 2p + k",
+    "max_unpool3d": "values placed at their indices in zeros of (i-1)s - 2p + k",
+    "layer_norm": "(x - mean) / sqrt(var + eps) * gamma + beta over the last axes",
+    "group_norm": "the same over each sample's C/G channels and spatial axes",
+    "instance_norm": "the same over each sample-channel's spatial axes",
+    "nll_loss": "-w[t] input[t], 'mean' divided by the kept targets' weights",
+    "cross_entropy": "-sum_c q_c log_softmax_c, q from weights, ignore_index, label "
+                     "smoothing or probabilities (C2 extended)",
+}
+
+
+def beyond_rows(record) -> list[dict]:
+    """One row per operator beyond the documents: its formula and the reference's worst
+    |error| / allowed per dtype over every tensor of it (absent: not in this run)."""
+    rows = []
+    for op, formula in BEYOND_DOCUMENTS.items():
+        worst: dict[str, float] = {}
+        for row in record:
+            if row["op"] == op and row["candidate"] == "reference":
+                worst[row["dtype"]] = max(worst.get(row["dtype"], 0.0),
+                                          float(row["worst_ratio"]))
+        rows.append({"op": op, "formula": formula, "worst": worst})
+    return rows
+
+
 def _status(fid, tests, errata) -> tuple[str, str]:
     outcomes = [t["outcome"] for t in tests]
     if not tests:
@@ -224,7 +274,8 @@ def compute(items, record, speed, training) -> dict:
     return {"environment": environment(speed), "hypothesis": hypothesis_summary(items),
             "tests": len(items), "formulas": rows, "counts": counts, "examples": examples,
             "errata": errata, "problems": problems(rows, errata, ratios),
-            "algorithm_bounds": algorithm_bounds(record)}
+            "algorithm_bounds": algorithm_bounds(record),
+            "beyond": beyond_rows(record)}
 
 
 def load_speed(run_dir) -> dict:

@@ -11,6 +11,7 @@ STATUS_CLASS = {"verified": "ok", "verified with erratum": "ok", "not verifiable
 FORMULA_HEAD = ("ID", "what the formula says", "how checked", "cases",
                 "worst err / tol float64", "float32", "tests", "status")
 EXAMPLE_HEAD = ("ID", "example", "documents", "ours", "agree")
+BEYOND_HEAD = ("operator", "formula", "worst err / tol float64", "float32")
 ERRATA_HEAD = ("erratum", "ID", "seed", "quote", "what is wrong", "corrected", "derivation",
                "test")
 
@@ -36,6 +37,12 @@ def formula_cells(r, sep: str = ", ") -> list[str]:
         how += f". Ours: {r['note']}"
     return [r["id"], what, how, _cases(r), _ratio(r["worst"], "float64"),
             _ratio(r["worst"], "float32"), sep.join(r["tests"]) or "NONE", _status(r)]
+
+
+def beyond_cells(r) -> list[str]:
+    """n/a: no harness comparison of this operator in the run."""
+    return [r["op"], r["formula"], _ratio(r["worst"], "float64"),
+            _ratio(r["worst"], "float32")]
 
 
 def example_cells(e) -> list[str]:
@@ -111,6 +118,8 @@ def markdown(data) -> str:
                                                          "test passed."]
     lines += ["", "## Formulas", ""] + _md_table(FORMULA_HEAD, map(formula_cells,
                                                                    data["formulas"]))
+    lines += ["", "## Operators beyond the documents", ""]
+    lines += _md_table(BEYOND_HEAD, map(beyond_cells, data["beyond"]))
     lines += ["", "## The documents' worked examples beside ours", ""]
     lines += _md_table(EXAMPLE_HEAD, map(example_cells, data["examples"]))
     lines += ["", f"## Errata ({len(data['errata'])})", "",
@@ -170,6 +179,8 @@ def html(data) -> str:
     parts.append("<h3>Formulas</h3>" + markup.table(
         FORMULA_HEAD, [_formula_row_html(r) for r in rows],
         [STATUS_CLASS[r["status"]] for r in rows], raw=range(len(FORMULA_HEAD))))
+    parts.append("<h3>Operators beyond the documents</h3>" + markup.table(
+        BEYOND_HEAD, [beyond_cells(r) for r in data["beyond"]]))
     ex = data["examples"]
     parts.append(markup.details(
         f"<b>The documents' worked examples beside ours</b> ({len(ex)})", markup.table(

@@ -233,6 +233,215 @@ def inner_product_bound(n_terms: int, magnitude: float, dtype=np.float64) -> flo
     finite differences of a linear function (exact up to these roundings, any step h)."""
     return 2 * float(gamma(n_terms, dtype)) * magnitude
 
+# --- 1-D and 3-D convolution and pooling: the 2-D rules with prod(kernel) taps ----------
+# Only the direct (im2col) algorithm exists beyond 2-D, so no norm-wise term.
+
+def conv_nd_rule(nd: int):
+    """conv1d / conv3d: n = Cg*prod(kernel) + 1 products and the bias per output."""
+    forward = getattr(ref, f"conv{nd}d")
+
+    def rule(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        a = [None if v is None else np.abs(v).astype(np.float64) for v in (x, weight, bias)]
+        mag = forward(*a, stride, padding, dilation, groups)
+        return {"out": Bound(int(np.prod(np.shape(weight)[1:])) + 1, mag)}
+    return rule
+
+
+def conv_nd_backward_rule(nd: int):
+    """grad_x: Kg*prod(kernel) terms per pixel; grad_w, grad_b: N*prod(out) terms;
+    magnitudes: the same backward on absolute values."""
+    backward = getattr(ref, f"conv{nd}d_backward")
+
+    def rule(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        a = [None if v is None else np.abs(v).astype(np.float64)
+             for v in (grad_out, x, weight, bias)]
+        mx, mw, mb = backward(*a, stride, padding, dilation, groups)
+        n_out = int(np.prod(np.shape(grad_out))) // np.shape(grad_out)[1]
+        taps = int(np.prod(np.shape(weight)[2:]))
+        out = {"grad_x": Bound((np.shape(weight)[0] // groups) * taps, mx),
+               "grad_weight": Bound(n_out, mw)}
+        if bias is not None:
+            out["grad_bias"] = Bound(n_out, mb)
+        return out
+    return rule
+
+
+def _taps(kernel_size, nd: int) -> int:
+    return int(np.prod(np.broadcast_to(np.asarray(kernel_size), (nd,))))
+
+
+def max_pool_nd_rule(nd: int):
+    """Forward: a selection, exact. Backward: a pixel is the argmax of at most
+    prod(kernel) windows (one per tap), so at most that many gradients are added."""
+    forward, backward = getattr(ref, f"max_pool{nd}d"), getattr(ref, f"max_pool{nd}d_backward")
+
+    def rule(x, kernel_size, **kw):
+        out = forward(np.asarray(x, np.float64), kernel_size, **kw)
+        return {"out": Bound(0, np.abs(np.nan_to_num(out, posinf=0, neginf=0)))}
+
+    def backward_rule(grad_out, x, kernel_size, **kw):
+        mag = backward(np.abs(grad_out).astype(np.float64), np.asarray(x, np.float64),
+                       kernel_size, **kw)
+        return {"grad_x": Bound(_taps(kernel_size, nd), mag)}
+    return rule, backward_rule
+
+
+def avg_pool_nd_rule(nd: int):
+    """prod(kernel) taps summed and one division: prod(kernel) + 2 roundings on the mean
+    of |x|; the backward adds at most prod(kernel) quotients g / divisor per pixel."""
+    forward, backward = getattr(ref, f"avg_pool{nd}d"), getattr(ref, f"avg_pool{nd}d_backward")
+
+    def rule(x, kernel_size, **kw):
+        mag = np.nan_to_num(forward(np.abs(x).astype(np.float64), kernel_size, **kw))
+        return {"out": Bound(_taps(kernel_size, nd) + 2, mag)}
+
+    def backward_rule(grad_out, x, kernel_size, **kw):
+        mag = backward(np.abs(grad_out).astype(np.float64), np.asarray(x, np.float64),
+                       kernel_size, **kw)
+        return {"grad_x": Bound(_taps(kernel_size, nd) + 2, mag)}
+    return rule, backward_rule
+
+
+def conv_transpose_rule(nd: int):
+    """Each output sums at most (C_in / groups)*prod(kernel) products, plus the bias;
+    magnitude: the same transposed convolution of |x|, |w|, plus |b|."""
+    forward = getattr(ref, f"conv_transpose{nd}d")
+
+    def rule(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+             dilation=1):
+        a = [None if v is None else np.abs(v).astype(np.float64) for v in (x, weight, bias)]
+        mag = forward(*a, stride, padding, output_padding, groups, dilation)
+        n = (np.shape(x)[1] // groups) * int(np.prod(np.shape(weight)[2:])) + 1
+        return {"out": Bound(n, mag)}
+    return rule
+
+
+def conv_transpose_backward_rule(nd: int):
+    """grad_x: a convolution of grad_out, (C_out / groups)*prod(kernel) terms; grad_w and
+    grad_b: N*prod(input spatial) terms; magnitudes from the backward on |.|."""
+    backward = getattr(ref, f"conv_transpose{nd}d_backward")
+
+    def rule(grad_out, x, weight, bias=None, stride=1, padding=0, output_padding=0,
+             groups=1, dilation=1):
+        a = [None if v is None else np.abs(v).astype(np.float64)
+             for v in (grad_out, x, weight, bias)]
+        mx, mw, mb = backward(*a, stride, padding, output_padding, groups, dilation)
+        taps = int(np.prod(np.shape(weight)[2:]))
+        n_in = int(np.prod(np.shape(x))) // np.shape(x)[1]
+        n_go = int(np.prod(np.shape(grad_out))) // np.shape(grad_out)[1]
+        out = {"grad_x": Bound(np.shape(weight)[1] * taps, mx), "grad_weight": Bound(n_in, mw)}
+        if bias is not None:
+            out["grad_bias"] = Bound(n_go, mb)
+        return out
+    return rule
+
+
+# --- unfold / fold, adaptive, Lp pooling, max unpooling -----------------------------------
+
+def _abs64(*arrays):
+    return [None if v is None else np.abs(np.asarray(v, np.float64)) for v in arrays]
+
+
+def unfold_rule(x, kernel_size, **kw):
+    """A copy: exact."""
+    return {"out": Bound(0, ref.unfold(*_abs64(x), kernel_size, **kw))}
+
+
+def fold_rule(x, output_size, kernel_size, **kw):
+    """Each pixel adds the entries of the windows holding it: at most prod(kernel)."""
+    taps = int(np.prod(np.broadcast_to(np.asarray(kernel_size), (2,))))
+    return {"out": Bound(taps, ref.fold(*_abs64(x), output_size, kernel_size, **kw))}
+
+
+def unfold_backward_rule(grad_out, x, kernel_size, **kw):
+    taps = int(np.prod(np.broadcast_to(np.asarray(kernel_size), (2,))))
+    return {"grad_x": Bound(taps, ref.unfold_backward(*_abs64(grad_out, x), kernel_size, **kw))}
+
+
+def fold_backward_rule(grad_out, x, output_size, kernel_size, **kw):
+    return {"grad_x": Bound(0, ref.fold_backward(*_abs64(grad_out, x), output_size,
+                                                 kernel_size, **kw))}
+
+
+def adaptive_avg_rule(nd: int):
+    """One axis at a time, each an n-term dot product with the bin weights 1/len (or a bin
+    sum and a division): sum over axes of (n_a + 1) roundings on the mean of |x|."""
+    forward = getattr(ref, f"adaptive_avg_pool{nd}d")
+    backward = getattr(ref, f"adaptive_avg_pool{nd}d_backward")
+
+    def rule(x, output_size):
+        return {"out": Bound(sum(np.shape(x)[2:]) + 2 * nd, forward(*_abs64(x), output_size))}
+
+    def backward_rule(grad_out, x, output_size):
+        mag = backward(*_abs64(grad_out, x), output_size)
+        return {"grad_x": Bound(sum(np.shape(grad_out)[2:]) + 2 * nd, mag)}
+    return rule, backward_rule
+
+
+def adaptive_max_rule(nd: int):
+    """Selection: exact forward; a pixel lies in at most ceil(m/n) + 1 bins per axis, so
+    at most the product of those gradients are added."""
+    forward = getattr(ref, f"adaptive_max_pool{nd}d")
+    backward = getattr(ref, f"adaptive_max_pool{nd}d_backward")
+
+    def rule(x, output_size):
+        return {"out": Bound(0, np.abs(forward(np.asarray(x, np.float64), output_size)))}
+
+    def backward_rule(grad_out, x, output_size):
+        mag = backward(np.abs(np.asarray(grad_out, np.float64)), np.asarray(x, np.float64),
+                       output_size)
+        n = int(np.prod([-(-m // i) + 1 for m, i in zip(np.shape(grad_out)[2:],
+                                                        np.shape(x)[2:])]))
+        return {"grad_x": Bound(n, mag)}
+    return rule, backward_rule
+
+
+def lp_pool_rule(nd: int):
+    """out = (k * avg(x^p))^(1/p). x^p, the k-term sum, the divide, the multiply: the window
+    value S errs by gamma_(k+6) sum |x|^p; the root divides the relative error by p and
+    adds 2u. So |d out| <= gamma_(k+8) |out| (1 + r/|p|), r = sum |x|^p / |sum x^p| (1 for
+    x >= 0). p = inf is a selection (exact). The backward, g (k a)^(1/p - 1) x^(p - 1)
+    summed over <= k windows, carries (1 + |1 - 1/p| r) of S's relative error."""
+    forward = getattr(ref, f"lp_pool{nd}d")
+    backward = getattr(ref, f"lp_pool{nd}d_backward")
+
+    def ratio(x, p, kernel_size, kw):
+        if np.isinf(p):
+            return 0.0
+        x = np.asarray(x, np.float64)
+        s_abs = forward(np.abs(x), p, kernel_size, **kw) ** p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.nan_to_num(s_abs / np.abs(forward(x, p, kernel_size, **kw) ** p),
+                                 nan=1.0, posinf=1.0)
+
+    def rule(x, norm_type, kernel_size, **kw):
+        taps = _taps(kernel_size, nd)
+        out = np.abs(forward(np.asarray(x, np.float64), norm_type, kernel_size, **kw))
+        return {"out": Bound(taps + 8, out * (1 + ratio(x, norm_type, kernel_size, kw)
+                                              / abs(norm_type)))}
+
+    def backward_rule(grad_out, x, norm_type, kernel_size, **kw):
+        taps = _taps(kernel_size, nd)
+        mag = backward(*_abs64(grad_out, x), norm_type, kernel_size, **kw)
+        r = np.max(ratio(x, norm_type, kernel_size, kw), initial=1.0)
+        extra = 0.0 if np.isinf(norm_type) else abs(1 - 1 / norm_type) * r
+        return {"grad_x": Bound(taps + 12, mag * (2 + extra))}
+    return rule, backward_rule
+
+
+def max_unpool_rule(nd: int):
+    """Placement and gathering: exact both ways."""
+    forward = getattr(ref, f"max_unpool{nd}d")
+    backward = getattr(ref, f"max_unpool{nd}d_backward")
+
+    def rule(x, indices, kernel_size, **kw):
+        return {"out": Bound(0, forward(*_abs64(x), indices, kernel_size, **kw))}
+
+    def backward_rule(grad_out, x, indices, kernel_size, **kw):
+        return {"grad_x": Bound(0, backward(*_abs64(grad_out, x), indices, kernel_size, **kw))}
+    return rule, backward_rule
+
+
 # --- pooling (C12-C14) -------------------------------------------------------------------
 # Max pooling selects: its forward is exact. Its backward sums, per pixel, the gradients of
 # the windows whose argmax it is: at most kH*kW windows hold a given pixel (one per tap).
@@ -371,6 +580,93 @@ def batch_norm_running_stats_rule(x, running_mean, running_var, momentum=0.1):
             "running_var": Bound(m + 7, (1 - momentum) * rv + momentum * var)}
 
 
+# --- layer, group and instance norm: batch norm's error model per normalised row ---------
+# Each normalises rows of M values (x reshaped to (R, M)); the first-order analysis above
+# holds per row with mean|x|/s of that row, and gamma/beta broadcast back to x's shape.
+
+def _row_parts(x, rows_of, stats=None):
+    """(xh + spread, s) per element, in x's shape, for rows (R, M) = rows_of(x); `stats`
+    (mean, var) per row replaces the row statistics (instance norm's running stats)."""
+    x = np.asarray(x, np.float64)
+    rows = rows_of(x)
+    mu = rows.mean(axis=1, keepdims=True) if stats is None else stats[0]
+    var = ((rows - mu) ** 2).mean(axis=1, keepdims=True) if stats is None else stats[1]
+    return rows, mu, var
+
+
+def _norm_bounds(x, rows_of, eps, gamma, beta, grad_out=None, param_axes=(), stats=None):
+    rows, mu, var = _row_parts(x, rows_of, stats)
+    s = np.sqrt(var + eps)
+    xh = np.abs(rows - mu) / s
+    spread = np.abs(rows).mean(axis=1, keepdims=True) / s + (0 if stats is None else
+                                                              np.abs(mu) / s)
+    xh_err = (xh + spread).reshape(np.shape(x))
+    m = rows.shape[1] if stats is None else 1
+    if grad_out is None:
+        return {"out": Bound(m + 10, gamma * xh_err + beta)}
+    g = np.abs(np.asarray(grad_out, np.float64))
+    gh = rows_of(g * gamma)
+    if stats is None:
+        e = rows_of(xh_err)
+        gx = (gh + gh.mean(axis=1, keepdims=True) + e * (gh * e).mean(axis=1, keepdims=True)) / s
+    else:
+        gx = gh / s
+    out = {"grad_x": Bound(m + 10, gx.reshape(np.shape(x)))}
+    n_param = int(np.prod([np.shape(x)[a] for a in param_axes])) + 10
+    out["grad_weight"] = Bound(n_param, (g * xh_err).sum(axis=param_axes))
+    out["grad_bias"] = Bound(n_param, g.sum(axis=param_axes))
+    return out
+
+
+def _abs_or_one(v, shape):
+    return 1.0 if v is None else np.abs(np.asarray(v, np.float64)).reshape(shape)
+
+
+def layer_norm_rule(x, normalized_shape, weight=None, bias=None, eps=1e-5, grad_out=None):
+    shape = (normalized_shape,) if np.ndim(normalized_shape) == 0 else tuple(normalized_shape)
+    lead = tuple(range(np.ndim(x) - len(shape)))
+    out = _norm_bounds(x, lambda a: a.reshape(-1, int(np.prod(shape))), eps,
+                       _abs_or_one(weight, shape), 0.0 if bias is None else
+                       _abs_or_one(bias, shape), grad_out, lead)
+    return out
+
+
+def layer_norm_backward_rule(grad_out, x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    return layer_norm_rule(x, normalized_shape, weight, bias, eps, grad_out)
+
+
+def group_norm_rule(x, num_groups, weight=None, bias=None, eps=1e-5, grad_out=None):
+    cshape = (1, -1) + (1,) * (np.ndim(x) - 2)
+    axes = (0,) + tuple(range(2, np.ndim(x)))
+    return _norm_bounds(x, lambda a: a.reshape(np.shape(x)[0] * num_groups, -1), eps,
+                        _abs_or_one(weight, cshape),
+                        0.0 if bias is None else _abs_or_one(bias, cshape), grad_out, axes)
+
+
+def group_norm_backward_rule(grad_out, x, num_groups, weight=None, bias=None, eps=1e-5):
+    return group_norm_rule(x, num_groups, weight, bias, eps, grad_out)
+
+
+def instance_norm_rule(x, running_mean=None, running_var=None, weight=None, bias=None,
+                       use_input_stats=True, momentum=0.1, eps=1e-5, grad_out=None):
+    n, c = np.shape(x)[:2]
+    cshape = (1, -1) + (1,) * (np.ndim(x) - 2)
+    stats = None if use_input_stats else (
+        np.tile(np.asarray(running_mean, np.float64), n)[:, None],
+        np.tile(np.asarray(running_var, np.float64), n)[:, None])
+    axes = (0,) + tuple(range(2, np.ndim(x)))
+    return _norm_bounds(x, lambda a: a.reshape(n * c, -1), eps, _abs_or_one(weight, cshape),
+                        0.0 if bias is None else _abs_or_one(bias, cshape), grad_out, axes,
+                        stats)
+
+
+def instance_norm_backward_rule(grad_out, x, running_mean=None, running_var=None,
+                                weight=None, bias=None, use_input_stats=True, momentum=0.1,
+                                eps=1e-5):
+    return instance_norm_rule(x, running_mean, running_var, weight, bias, use_input_stats,
+                              momentum, eps, grad_out)
+
+
 # --- activations and losses (C2, C3, C6) -------------------------------------------------
 # Transcendental functions (exp, log, tanh) in libm, SLEEF and MKL are accurate to within
 # 1 ulp <= 2u: each counts as 2 roundings. sigmoid = 1/(1 + e^-x): exp, add, divide: 4u
@@ -459,22 +755,66 @@ def softmax_backward_rule(name, grad_out, x, dim):
     return {"grad_x": Bound(x.shape[dim] + 8, mag)}
 
 
-def cross_entropy_rule(logits, target):
-    """Mean over N of -log_softmax[target]: N + K + 6 roundings on |x - max| + |y| + 1
-    plus the logsumexp scale (_lse_scale)."""
+def _loss_terms(logits, target, weight, ignore_index, label_smoothing):
+    """|q| (the loss coefficients, reference.losses) and the mean's denominator."""
+    from cnnref.reference.losses import _coefficients
     x = np.asarray(logits, np.float64)
+    w = None if weight is None else np.asarray(weight, np.float64)
+    t = np.asarray(target)
+    q, denom = _coefficients(x, t.astype(np.float64) if t.dtype.kind == "f" else t, w,
+                             ignore_index, label_smoothing, "rule")
+    return x, np.abs(q), float(denom)
+
+
+def cross_entropy_rule(logits, target, weight=None, ignore_index=-100, reduction="mean",
+                       label_smoothing=0.0):
+    """loss_i = -sum_c q_ic log_softmax_ic: each log_softmax value errs by its own bound
+    (softmax_rule: C + 4 roundings on |x - max| + |y| + 1 + the logsumexp scale), the
+    C-term sum and the products add C + 2; the reduction adds one rounding per position
+    and the mean's denominator (a sum of weights) one more relative gamma_P."""
+    x, q, denom = _loss_terms(logits, target, weight, ignore_index, label_smoothing)
     ls = ref.log_softmax(x, 1)
-    mag = (np.abs(x - x.max(axis=1, keepdims=True)) + np.abs(ls) + 1
-           + _lse_scale(x, 1)).max(axis=1).mean()
-    return {"out": Bound(x.shape[0] + x.shape[1] + 6, np.asarray(mag))}
+    per = (q * (np.abs(x - x.max(axis=1, keepdims=True)) + np.abs(ls) + 1
+                + _lse_scale(x, 1))).sum(axis=1)
+    positions = per.size
+    n = 2 * x.shape[1] + 8 + (positions + 2 if reduction != "none" else 0)
+    if reduction == "none":
+        return {"out": Bound(n, per)}
+    total = per.sum() / (denom if reduction == "mean" and denom else 1)
+    return {"out": Bound(n, np.asarray(total))}
 
 
-def cross_entropy_backward_rule(grad_out, logits, target):
-    """(softmax(z) - onehot) * g / N: softmax's error plus the subtraction's rounding."""
-    x = np.asarray(logits, np.float64)
-    _, s_err = _softmax_error(x, 1)
-    mag = (s_err + 1) * abs(float(grad_out)) / x.shape[0]
-    return {"grad_x": Bound(x.shape[1] + 8, mag)}
+def cross_entropy_backward_rule(grad_out, logits, target, weight=None, ignore_index=-100,
+                                reduction="mean", label_smoothing=0.0):
+    """g_i (s_ij Q_i - q_ij) / D: softmax's error on s, Q_i = sum_c q_ic rounded over C
+    terms, the subtraction, the scaling by g and by the denominator."""
+    x, q, denom = _loss_terms(logits, target, weight, ignore_index, label_smoothing)
+    s, s_err = _softmax_error(x, 1)
+    g = np.abs(np.asarray(grad_out, np.float64))
+    g = g[:, None] if reduction == "none" else g / (denom if reduction == "mean" and denom
+                                                    else 1)
+    big_q = q.sum(axis=1, keepdims=True)
+    mag = g * (q + (s_err + s) * big_q + s)
+    return {"grad_x": Bound(x.shape[1] + 10, mag)}
+
+
+def nll_loss_rule(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-w[t] input[t], then the sum of P positions and the division by a P-term sum."""
+    x, q, denom = _loss_terms(input, target, weight, ignore_index, 0.0)
+    per = (q * np.abs(x)).sum(axis=1)
+    if reduction == "none":
+        return {"out": Bound(1, per)}
+    total = per.sum() / (denom if reduction == "mean" and denom else 1)
+    return {"out": Bound(2 * per.size + 3, np.asarray(total))}
+
+
+def nll_loss_backward_rule(grad_out, input, target, weight=None, ignore_index=-100,
+                           reduction="mean"):
+    x, q, denom = _loss_terms(input, target, weight, ignore_index, 0.0)
+    g = np.abs(np.asarray(grad_out, np.float64))
+    g = g[:, None] if reduction == "none" else g / (denom if reduction == "mean" and denom
+                                                    else 1)
+    return {"grad_x": Bound(np.asarray(q).size // q.shape[1] + 3, g * q)}
 
 
 def dense_rule(x, weight, bias=None):

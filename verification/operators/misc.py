@@ -204,8 +204,10 @@ def torch_log_softmax(torch, x, dim):
     return torch.nn.functional.log_softmax(x, dim)
 
 
-def torch_cross_entropy(torch, logits, target):
-    return torch.nn.functional.cross_entropy(logits, target)
+def torch_cross_entropy(torch, logits, target, weight=None, **kwargs):
+    """F.cross_entropy; weight, ignore_index, reduction, label_smoothing and probability
+    targets reach it from the tests of verification/operators/norms_losses.py."""
+    return torch.nn.functional.cross_entropy(logits, target, weight, **kwargs)
 
 
 def torch_dense(torch, x, weight, bias=None):

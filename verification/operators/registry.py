@@ -14,7 +14,8 @@ import numpy as np
 from cnnref.verification.core.cases import Case, as64
 from cnnref.verification.core import tolerances
 from cnnref.verification.core.tolerances import Bound
-from cnnref.verification.operators import batchnorm, conv, lenet, misc, pooling
+from cnnref.verification.operators import (batchnorm, conv, lenet, misc, nd,
+                                           norms_losses, pooling, pooling_extra)
 from cnnref.verification.operators.op import Op
 
 # batch norm's running statistics: a tolerance rule only (the optional outputs of
@@ -24,7 +25,8 @@ _RUNNING_STATS = Op("batch_norm_running_stats", ("x", "running_mean", "running_v
                     rule=tolerances.batch_norm_running_stats_rule)
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (
-    *conv.OPS, *pooling.OPS, *batchnorm.OPS, _RUNNING_STATS, *misc.OPS, *lenet.OPS)}
+    *conv.OPS, *pooling.OPS, *batchnorm.OPS, _RUNNING_STATS, *misc.OPS, *lenet.OPS,
+    *nd.OPS, *pooling_extra.OPS, *norms_losses.OPS)}
 
 # the functions `cnnref check` verifies, in the order it reports them
 CHECKABLE: tuple[str, ...] = tuple(name for name, op in REGISTRY.items() if op.checkable)

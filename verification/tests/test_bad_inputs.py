@@ -285,6 +285,165 @@ TABLE = {
                                  "dtype": [("big", "not a dtype"), ("int8", "an integer dtype")]}),
 }
 
+# --- the operators beyond the documents: 1-D and 3-D, transposed, unfold / fold, adaptive,
+# Lp, unpooling, layer / group / instance norm, nll_loss and cross_entropy's full signature
+
+def _x(nd):
+    return np.zeros((2, 3) + (6,) * nd)
+
+
+def _conv_nd_rows(nd):
+    x, w = _x(nd), np.zeros((4, 3) + (3,) * nd)
+    g = np.zeros((2, 4) + (4,) * nd)
+    common = {"stride": POSITIVE_INT, "padding": NONNEG_INT + [("half", "unknown string")],
+              "dilation": POSITIVE_INT, "groups": POSITIVE_INT + [(2, "does not divide")],
+              "workspace_bytes": [(0, "zero"), ("big", "a string")]}
+    return {f"conv{nd}d": ({"x": x, "weight": w, "bias": np.zeros(4)}, {
+                "x": ARRAY + [(np.zeros((2, 3, 6, 6, 6, 6)), "rank 6")], "weight": ARRAY,
+                "bias": [(np.zeros(5), "wrong length")],
+                "algorithm": [("fft", "2-D only"), (None, "None")], **common}),
+            f"conv{nd}d_backward": ({"grad_out": g, "x": x, "weight": w, "bias": np.zeros(4)}, {
+                "grad_out": ARRAY + [(np.zeros((2, 4) + (3,) * nd), "wrong shape")],
+                "x": ARRAY, "weight": ARRAY, "bias": [(np.zeros(5), "wrong length")],
+                "method": [("magic", "unknown")], **common})}
+
+
+def _transpose_rows(nd):
+    x, w = np.zeros((2, 4) + (3,) * nd), np.zeros((4, 3) + (2,) * nd)
+    g = np.zeros((2, 3) + (4,) * nd)
+    common = {"stride": POSITIVE_INT, "padding": NONNEG_INT + [("same", "a string")],
+              "output_padding": NONNEG_INT + [(1, "not below stride or dilation")],
+              "groups": POSITIVE_INT + [(3, "does not divide")], "dilation": POSITIVE_INT,
+              "workspace_bytes": [(0, "zero"), ("big", "a string")]}
+    return {f"conv_transpose{nd}d": ({"x": x, "weight": w, "bias": np.zeros(3)}, {
+                "x": ARRAY, "weight": ARRAY + [(np.zeros((3, 3) + (2,) * nd), "channels")],
+                "bias": [(np.zeros(5), "wrong length")],
+                "method": [("fft", "unknown"), (None, "None")], **common}),
+            f"conv_transpose{nd}d_backward": (
+                {"grad_out": g, "x": x, "weight": w, "bias": np.zeros(3)}, {
+                    "grad_out": ARRAY + [(np.zeros((2, 3) + (5,) * nd), "wrong shape")],
+                    "x": ARRAY, "weight": ARRAY, "bias": [(np.zeros(5), "wrong length")],
+                    **common})}
+
+
+def _pool_nd_rows(nd):
+    x, g = _x(nd), np.zeros((2, 3) + (3,) * nd)
+    window = {"kernel_size": POSITIVE_INT + [(9, "larger than input")],
+              "stride": POSITIVE_INT, "padding": NONNEG_INT + [("same", "a string")],
+              "dilation": POSITIVE_INT, "ceil_mode": BOOL}
+    avg = {**window, "count_include_pad": BOOL, "divisor_override": POSITIVE_INT}
+    if nd == 1:
+        avg.pop("divisor_override")
+    rows = {}
+    for kind, bad in (("max", {**window, "return_indices": BOOL}), ("avg", avg)):
+        name = f"{kind}_pool{nd}d"
+        back = {k: v for k, v in bad.items() if k != "return_indices"}
+        rows[name] = ({"x": x, "kernel_size": 2}, {"x": ARRAY, **bad})
+        rows[name + "_backward"] = ({"grad_out": g, "x": x, "kernel_size": 2}, {
+            "grad_out": ARRAY + [(np.zeros((2, 3) + (4,) * nd), "wrong shape")],
+            "x": ARRAY, **back})
+    return rows
+
+
+def _adaptive_rows(nd):
+    x, g = _x(nd), np.zeros((2, 3) + (4,) * nd)
+    size = [(0, "zero"), (1.5, "a float"), ("ab", "a string")]
+    rows = {}
+    for kind in ("avg", "max"):
+        name = f"adaptive_{kind}_pool{nd}d"
+        extra = {"return_indices": BOOL} if kind == "max" else {}
+        rows[name] = ({"x": x, "output_size": 4}, {"x": ARRAY, "output_size": size, **extra})
+        rows[name + "_backward"] = ({"grad_out": g, "x": x, "output_size": 4}, {
+            "grad_out": ARRAY + [(np.zeros((2, 3) + (3,) * nd), "wrong shape")],
+            "x": ARRAY, "output_size": size})
+    return rows
+
+
+def _lp_unpool_rows(nd):
+    x, g = _x(nd) + 1, np.zeros((2, 3) + (3,) * nd)
+    lp = {"norm_type": [(0, "zero"), ("2", "a string"), (None, "None")],
+          "kernel_size": POSITIVE_INT, "stride": POSITIVE_INT, "ceil_mode": BOOL}
+    small = np.zeros((2, 3) + (3,) * nd)
+    idx = np.zeros(small.shape, dtype=np.int64)
+    unpool = {"indices": [(small, "floats"), (np.full(small.shape, 10**6), "out of range"),
+                          (None, "None")],
+              "kernel_size": POSITIVE_INT, "stride": POSITIVE_INT, "padding": NONNEG_INT,
+              "output_size": [((0,) * nd, "zero"), ((99,) * nd, "beyond one stride")]}
+    return {f"lp_pool{nd}d": ({"x": x, "norm_type": 2, "kernel_size": 2}, {"x": ARRAY, **lp}),
+            f"lp_pool{nd}d_backward": ({"grad_out": g, "x": x, "norm_type": 2,
+                                        "kernel_size": 2}, {"grad_out": ARRAY, "x": ARRAY, **lp}),
+            f"max_unpool{nd}d": ({"x": small, "indices": idx, "kernel_size": 2},
+                                 {"x": ARRAY, **unpool}),
+            f"max_unpool{nd}d_backward": (
+                {"grad_out": np.zeros((2, 3) + (6,) * nd), "x": small, "indices": idx,
+                 "kernel_size": 2}, {"grad_out": ARRAY + [(g, "wrong shape")], "x": ARRAY,
+                                     **unpool})}
+
+
+def _norm_loss_rows():
+    x, v = np.zeros((2, 4, 3)), np.zeros(4)
+    eps = [(-1.0, "negative"), ("1e-5", "a string"), (None, "None")]
+    affine = {"weight": [(np.zeros(5), "wrong length"), ("w", "a string")],
+              "bias": [(np.zeros(5), "wrong length")], "eps": eps}
+    inst = {"running_mean": [(np.zeros(5), "wrong length")],
+            "running_var": [(np.zeros(5), "wrong length")], **affine,
+            "use_input_stats": BOOL, "momentum": REAL}
+    cols, t3 = np.zeros((1, 4, 4)), np.array([0, 2])
+    loss = {"weight": [(np.zeros(2), "wrong length"), ("w", "a string")],
+            "ignore_index": [(1.5, "a float"), (None, "None")],
+            "reduction": [("avg", "unknown"), (None, "None")]}
+    smooth = {**loss, "label_smoothing": [(1.5, "above 1"), ("0.1", "a string")]}
+    win = {"kernel_size": POSITIVE_INT, "dilation": POSITIVE_INT, "padding": NONNEG_INT,
+           "stride": POSITIVE_INT}
+    return {
+        "layer_norm": ({"x": x, "normalized_shape": (3,)}, {
+            "x": ARRAY, "normalized_shape": [((4,), "not the last axes"), (0, "zero")],
+            **affine}),
+        "layer_norm_backward": ({"grad_out": x, "x": x, "normalized_shape": (3,)}, {
+            "grad_out": ARRAY + [(M2, "wrong shape")], "x": ARRAY,
+            "normalized_shape": [((4,), "not the last axes")], **affine}),
+        "group_norm": ({"x": x, "num_groups": 2}, {
+            "x": ARRAY, "num_groups": POSITIVE_INT + [(3, "does not divide")], **affine}),
+        "group_norm_backward": ({"grad_out": x, "x": x, "num_groups": 2}, {
+            "grad_out": ARRAY + [(M2, "wrong shape")], "x": ARRAY,
+            "num_groups": POSITIVE_INT, **affine}),
+        "instance_norm": ({"x": x, "running_mean": v, "running_var": v + 1}, {
+            "x": ARRAY, **inst}),
+        "instance_norm_backward": ({"grad_out": x, "x": x}, {
+            "grad_out": ARRAY + [(M2, "wrong shape")], "x": ARRAY, **inst}),
+        "nll_loss": ({"input": M2, "target": T2}, {
+            "input": ARRAY, "target": [(np.array([0, 5]), "out of range"), (None, "None")],
+            **loss}),
+        "nll_loss_backward": ({"grad_out": 1.0, "input": M2, "target": T2}, {
+            "grad_out": REAL, "input": ARRAY, "target": [(np.array([0, 5]), "out of range")],
+            **loss}),
+        "unfold": ({"x": X4, "kernel_size": 2}, {"x": ARRAY, **win}),
+        "unfold_backward": ({"grad_out": np.zeros((2, 12, 25)), "x": X4, "kernel_size": 2}, {
+            "grad_out": ARRAY + [(M2, "wrong shape")], "x": ARRAY, **win}),
+        "fold": ({"x": cols, "output_size": (3, 3), "kernel_size": 2}, {
+            "x": ARRAY + [(np.zeros((1, 4, 5)), "wrong L")],
+            "output_size": [((0, 3), "zero"), (None, "None")], **win}),
+        "fold_backward": ({"grad_out": np.zeros((1, 1, 3, 3)), "x": cols,
+                           "output_size": (3, 3), "kernel_size": 2}, {
+            "grad_out": ARRAY + [(M2, "wrong shape")], "x": ARRAY,
+            "output_size": [((0, 3), "zero")], **win}),
+        "adaptive_bins": ({"n": 5, "m": 3}, {"n": POSITIVE_INT, "m": POSITIVE_INT}),
+        "_smooth": ({}, smooth),
+    }
+
+
+_NEW = {}
+for _nd in (1, 3):
+    _NEW.update({**_conv_nd_rows(_nd), **_pool_nd_rows(_nd)})
+for _nd in (1, 2, 3):
+    _NEW.update({**_transpose_rows(_nd), **_adaptive_rows(_nd), **_lp_unpool_rows(_nd)})
+_NEW.update(_norm_loss_rows())
+_SMOOTH = _NEW.pop("_smooth")[1]
+TABLE.update(_NEW)
+TABLE["cross_entropy"][1].update(_SMOOTH)
+TABLE["cross_entropy_backward"][1].update(_SMOOTH)
+
+
 # Arguments whose message may spell them otherwise: a count of list entries, the kernel's
 # span (the window rule shared with conv2d), the spec text quoted by the parser.
 SPELLED = {("sgd_step", "params"): ("params", "parameters"),
@@ -292,7 +451,9 @@ SPELLED = {("sgd_step", "params"): ("params", "parameters"),
            ("parse_network", "text"): ("text", "cannot read", "parse_network: 'INPUT"),
            **{(f, "kernel_size"): ("kernel_size", "kernel span")
               for f in ("conv_output_size", "pool_output_size", "pool2d_counts",
-                        "coverage_map")}}
+                        "coverage_map")
+              + tuple(f"{k}_pool{nd}d{b}" for k in ("max", "avg") for nd in (1, 3)
+                      for b in ("", "_backward"))}}
 
 CASES = [(func, arg, value, why) for func, (_, bad) in TABLE.items()
          for arg, values in bad.items() for value, why in values]

@@ -229,3 +229,23 @@ def test_algorithm_bounds_section_lists_measured_over_bound(tmp_path, synthetic_
     assert "## Algorithm error bounds on adversarial inputs" in md
     assert "| conv2d | winograd4 (cancellation) | float32 | 0.002 |" in md
     assert "winograd4 (cancellation)" in correctness.render_html(data)
+
+
+def test_operators_beyond_the_documents_section(tmp_path, synthetic_run):
+    """One row per operator beyond the documents with the reference's worst ratio per
+    dtype over all its tensors (torch's rows ignored); n/a where the run has none."""
+    record = RECORD + [
+        {"op": "conv_transpose2d", "tensor": "out", "candidate": "reference",
+         "dtype": "float32", "worst_ratio": 0.25},
+        {"op": "conv_transpose2d", "tensor": "grad_weight", "candidate": "reference",
+         "dtype": "float32", "worst_ratio": 0.75},
+        {"op": "conv_transpose2d", "tensor": "out", "candidate": "torch",
+         "dtype": "float32", "worst_ratio": 2.0}]
+    data = correctness.build(_run_dir(tmp_path, synthetic_run(), record=record))
+    rows = {r["op"]: r for r in data["beyond"]}
+    assert rows["conv_transpose2d"]["worst"] == {"float32": 0.75}
+    assert rows["layer_norm"]["worst"] == {}
+    md = correctness.render_markdown(data)
+    assert "## Operators beyond the documents" in md
+    assert "| layer_norm |" in md and "| n/a | n/a |" in md
+    assert "<h3>Operators beyond the documents</h3>" in correctness.render_html(data)
