@@ -86,7 +86,7 @@ def _padded(geo) -> tuple[int, ...]:
 
 
 def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
-    """Estimated peak bytes of a convolution (im2col.py; conv2d's conv_naive.py, conv_fft.py): the result,
+    """Estimated peak bytes of a convolution (im2col.py; conv2d's naive loops and FFT): the result,
     plus im2col's column buffer, two padded blocks and a result tile for one tile (every
     tile is at most the first); the naive loops' Python lists (32 bytes a number); the FFT's
     padded input, its transforms (complex: twice the itemsize), product and inverse."""
