@@ -151,6 +151,41 @@ def bar_chart(title: str, categories, series: dict, unit: str = "", log: bool = 
     return "\n".join(out)
 
 
+def _line_axes(xaxis, yaxis, box, whole: bool) -> list:
+    """Tick labels of a line chart; whole: integer x values (runs, epochs) get integer
+    ticks only."""
+    (xlo, xhi, fx, logx), (ylo, yhi, fy, logy), (left, top, pw, ph) = xaxis, yaxis, box
+    out = []
+    for t in _ticks(xlo, xhi, logx):
+        if xlo <= t <= xhi and t > 0 and (not whole or float(t).is_integer()):
+            x = left + fx(t) * pw
+            out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" '
+                       f'{FONT}>{_fmt(t)}</text>')
+    for t in _ticks(ylo, yhi, logy):
+        if not ylo <= t <= yhi:
+            continue
+        y = top + ph - fy(t) * ph if t > 0 else top + ph
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT}>'
+                   f'{_fmt(t)}</text>')
+    return out
+
+
+def _lines(series: dict, fx, fy, box) -> list:
+    """One polyline per series, with a marker and tooltip at each point."""
+    left, top, pw, ph = box
+    out = []
+    for i, (name, pts) in enumerate(series.items()):
+        color = PALETTE[i % len(PALETTE)]
+        coords = [(left + fx(x) * pw, top + ph - fy(y) * ph) for x, y in sorted(pts)]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{color}" '
+                   f'stroke-width="2"/>')
+        for (x, y), (vx, vy) in zip(coords, sorted(pts)):
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">'
+                       f'<title>{escape(name)}: {_fmt(vx)}, {_fmt(vy)}</title></circle>')
+    return out
+
+
 def line_chart(title: str, series: dict, xlabel: str, ylabel: str, logx: bool = True,
                width: int = 760, height: int = 300, logy: bool = False,
                legend_below: bool = False) -> str:
@@ -175,31 +210,13 @@ def line_chart(title: str, series: dict, xlabel: str, ylabel: str, logx: bool = 
            f'{escape(title)}</text>',
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" '
            f'stroke="#999"/>']
-    whole = all(float(x).is_integer() for x in xs)      # run numbers, epochs, steps
-    for t in _ticks(xlo, xhi, logx):
-        if xlo <= t <= xhi and t > 0 and (not whole or float(t).is_integer()):
-            x = left + fx(t) * pw
-            out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" '
-                       f'{FONT}>{_fmt(t)}</text>')
-    for t in _ticks(ylo, yhi, logy):
-        if not ylo <= t <= yhi:
-            continue
-        y = top + ph - fy(t) * ph if t > 0 else top + ph
-        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT}>'
-                   f'{_fmt(t)}</text>')
+    out += _line_axes((xlo, xhi, fx, logx), (ylo, yhi, fy, logy), (left, top, pw, ph),
+                      all(float(x).is_integer() for x in xs))
     out.append(f'<text x="{left + pw / 2}" y="{height - 6 - legend_h}" text-anchor="middle" '
                f'{FONT}>{escape(xlabel)}</text>')
     out.append(f'<text x="14" y="{top + ph / 2}" text-anchor="middle" {FONT} '
                f'transform="rotate(-90 14 {top + ph / 2})">{escape(ylabel)}</text>')
-    for i, (name, pts) in enumerate(series.items()):
-        color = PALETTE[i % len(PALETTE)]
-        coords = [(left + fx(x) * pw, top + ph - fy(y) * ph) for x, y in sorted(pts)]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{color}" '
-                   f'stroke-width="2"/>')
-        for (x, y), (vx, vy) in zip(coords, sorted(pts)):
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">'
-                       f'<title>{escape(name)}: {_fmt(vx)}, {_fmt(vy)}</title></circle>')
+    out += _lines(series, fx, fy, (left, top, pw, ph))
     out += _legend_below(list(series), height - legend_h, width) if legend_below else \
         _legend(list(series), left + pw + 20, top)
     out.append("</svg>")
