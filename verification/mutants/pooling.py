@@ -204,7 +204,7 @@ MAX_POOL2D = {
     NO_DROP + ", and always on": lambda x, k, **kw: no_drop(x, k, kw, True),
     "NaN ignored (torch: a NaN in the window is the maximum)":
         lambda x, k, **kw: _nan_ignored_forward(x, k, kw),
-    "NaN skipped unless first (a `tap > max` scan from the window's first tap: a NaN "
+    "NaN skipped unless first (a 'tap > max' scan from the window's first tap: a NaN "
     "wins only as the first; torch: a NaN anywhere in the window is the maximum)":
         lambda x, k, **kw: _scan_forward(x, k, kw, None),
     "max starts at the dtype's lowest finite value, never takes a NaN " + LOWEST:

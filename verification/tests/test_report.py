@@ -260,7 +260,10 @@ LAYOUT_PROBE = """<script>
       return !t.parentElement.classList.contains('scroll'); }).length,
     wider_than_the_window: q('svg, .scroll, .fig').filter(shown).filter(function (e) {
       return e.getBoundingClientRect().right > W + 1; }).length,
-    backticks: document.body.textContent.indexOf(String.fromCharCode(96)) >= 0,
+    // rendered text only: source code in <pre> / <code> (a reproduction) keeps its own
+    backticks: (function () { var b = document.body.cloneNode(true);
+      b.querySelectorAll('pre, code, script, style').forEach(function (e) { e.remove(); });
+      return b.textContent.indexOf(String.fromCharCode(96)) >= 0; })(),
     long_lists_open: q('main ul, section ul').filter(function (u) {
       return u.children.length > 3 && !u.closest('details'); }).length,
     summaries_without_count: q('summary').filter(function (s) {
