@@ -20,7 +20,7 @@ def _torch_grads(fn, *arrays):
     return out.detach().numpy(), [t.grad.numpy() if t.grad is not None else None for t in ts]
 
 
-def _same(got, want, what):
+def _assert_same(got, want, what):
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape, f"{what}: shape {got.shape}, torch {want.shape}"
     np.testing.assert_array_equal(got, want, err_msg=what)
@@ -64,8 +64,8 @@ EMPTY_WINDOWED = [   # (name, reference forward, reference backward, torch twin)
 def test_an_empty_batch_gives_what_torch_gives(name, fwd, bwd, twin):
     want, (want_grad,) = _torch_grads(twin, X0)
     out = fwd(X0)
-    _same(out, want, f"{name} output")
-    _same(bwd(np.zeros_like(out), X0), want_grad, f"{name} grad_x")
+    _assert_same(out, want, f"{name} output")
+    _assert_same(bwd(np.zeros_like(out), X0), want_grad, f"{name} grad_x")
 
 
 def test_empty_batch_parameter_gradients_are_zero_as_torch():
@@ -73,25 +73,25 @@ def test_empty_batch_parameter_gradients_are_zero_as_torch():
     gx, gw, gb = ref.conv2d_backward(g, X0, W, B, padding=1)
     _, (tx, tw, tb) = _torch_grads(lambda x, w, b: F.conv2d(x, w, b, padding=1), X0, W, B)
     for got, want, what in ((gx, tx, "grad_x"), (gw, tw, "grad_weight"), (gb, tb, "grad_bias")):
-        _same(got, want, f"conv2d_backward {what}")
+        _assert_same(got, want, f"conv2d_backward {what}")
     w3, b3 = np.ones(3), np.zeros(3)
     gx, gw, gb = ref.batch_norm_backward(np.zeros_like(X0), X0, None, None, w3, b3, True)
     _, (tx, tw, tb) = _torch_grads(lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
                                    X0, w3, b3)
     for got, want, what in ((gx, tx, "grad_x"), (gw, tw, "grad_weight"), (gb, tb, "grad_bias")):
-        _same(got, want, f"batch_norm_backward {what}")
+        _assert_same(got, want, f"batch_norm_backward {what}")
     stats = ref.batch_norm_running_stats(X0, np.full(3, 0.5), np.full(3, 2.0))
-    _same(stats[0], np.full(3, 0.5), "running_mean after an empty batch (torch: unchanged)")
-    _same(stats[1], np.full(3, 2.0), "running_var after an empty batch (torch: unchanged)")
+    _assert_same(stats[0], np.full(3, 0.5), "running_mean after an empty batch (torch: unchanged)")
+    _assert_same(stats[1], np.full(3, 2.0), "running_var after an empty batch (torch: unchanged)")
 
 
 def test_empty_batch_dense_and_losses_as_torch():
     x, w, b = np.zeros((0, 5)), np.ones((2, 5)), np.ones(2)
     want, (tx, tw, tb) = _torch_grads(F.linear, x, w, b)
-    _same(ref.dense(x, w, b), want, "dense")
+    _assert_same(ref.dense(x, w, b), want, "dense")
     for got, w_, what in zip(ref.dense_backward(np.zeros((0, 2)), x, w, b), (tx, tw, tb),
                              ("grad_x", "grad_weight", "grad_bias")):
-        _same(got, w_, f"dense_backward {what}")
+        _assert_same(got, w_, f"dense_backward {what}")
     a, y, t = np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, np.int64)
     with torch.no_grad():
         mse = F.mse_loss(torch.tensor(a), torch.tensor(y), reduction="sum") / (2 * 0)
@@ -100,9 +100,9 @@ def test_empty_batch_dense_and_losses_as_torch():
     for got, want, what in ((ref.quadratic_loss(a, y), mse, "quadratic_loss"),
                             (ref.cross_entropy(a, t), ce, "cross_entropy"),
                             (ref.binary_cross_entropy(a, y), bce, "binary_cross_entropy")):
-        _same(got, want.numpy(), what)
-    _same(ref.cross_entropy_backward(1.0, a, t), np.zeros((0, 3)), "cross_entropy_backward")
-    _same(ref.one_hot(t, 3), np.zeros((0, 3)), "one_hot")
+        _assert_same(got, want.numpy(), what)
+    _assert_same(ref.cross_entropy_backward(1.0, a, t), np.zeros((0, 3)), "cross_entropy_backward")
+    _assert_same(ref.one_hot(t, 3), np.zeros((0, 3)), "one_hot")
 
 
 def test_channels_empty_conv_and_pooling_refused_batch_norm_empty():
@@ -115,7 +115,7 @@ def test_channels_empty_conv_and_pooling_refused_batch_norm_empty():
         ref.max_pool2d(x, 2)
     with torch.no_grad():
         want = F.batch_norm(torch.tensor(x), None, None, training=True).numpy()
-    _same(ref.batch_norm(x, None, None, training=True), want, "batch_norm with C = 0")
+    _assert_same(ref.batch_norm(x, None, None, training=True), want, "batch_norm with C = 0")
 
 
 # --- non-finite inputs ------------------------------------------------------------------
