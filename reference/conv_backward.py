@@ -200,11 +200,8 @@ def _backward_col2im(grad_out, x, weight, geo: ConvGeometry, cap: int, as_conv: 
     gx, gw = np.empty_like(x), np.zeros(w_mat.shape, dtype=x.dtype)
     store, gxp = None, None             # the first (largest) tile's column buffer
     for tile in tiles(geo, x.itemsize, cap):
-        block, sub = tile_input(x, geo, tile)
-        shape = (sub.n, g, w_mat.shape[2], math.prod(sub.out))
-        cols = im2col(block, sub, out=reuse(store, shape, x.dtype))
+        cols, gtile, sub = _tile_columns(x, grad_out, geo, tile, store, w_mat.shape[2])
         store = cols if store is None else store
-        gtile = np.ascontiguousarray(grad_out[tile_region(tile)]).reshape(sub.n, g, kg, -1)
         gw += np.matmul(gtile, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         np.matmul(w_mat.transpose(0, 2, 1), gtile, out=cols)            # reuse the buffer
         gxp = _scatter_tile(gxp, cols, x, geo, tile, sub)
@@ -255,10 +252,18 @@ def grad_weight_im2col(grad_out, x, geo: ConvGeometry, cap: int) -> np.ndarray:
     gw = np.zeros((g, kg, geo.c_per_group * math.prod(geo.kernel)), dtype=x.dtype)
     store = None
     for tile in tiles(geo, x.itemsize, cap):
-        block, sub = tile_input(x, geo, tile)
-        shape = (sub.n, g, gw.shape[2], math.prod(sub.out))
-        cols = im2col(block, sub, out=reuse(store, shape, x.dtype))
+        cols, gtile, _ = _tile_columns(x, grad_out, geo, tile, store, gw.shape[2])
         store = cols if store is None else store
-        gtile = np.ascontiguousarray(grad_out[tile_region(tile)]).reshape(sub.n, g, kg, -1)
         gw += np.matmul(gtile, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     return gw.reshape((geo.k, geo.c_per_group) + geo.kernel)
+
+
+def _tile_columns(x, grad_out, geo: ConvGeometry, tile, store, width: int):
+    """One tile of the weight gradient's GEMM: the input's columns (G, C/G * prod(kernel),
+    pixels) per sample, written into `store` when it has room, and grad_out's rows
+    (G, K/G, pixels) per sample; with the tile's sub-geometry."""
+    block, sub = tile_input(x, geo, tile)
+    shape = (sub.n, geo.groups, width, math.prod(sub.out))
+    cols = im2col(block, sub, out=reuse(store, shape, x.dtype))
+    gtile = np.ascontiguousarray(grad_out[tile_region(tile)])
+    return cols, gtile.reshape(sub.n, geo.groups, geo.k_per_group, -1), sub

@@ -19,6 +19,7 @@ from cnnref.verification.check.diagnose import diagnose
 from cnnref.verification.check.protocol import Outcome, accepts_of
 from cnnref.verification.check.runner import _silence, import_in_worker
 from cnnref.verification.core.cases import as_float32
+from cnnref.verification.core.compare import compare
 from cnnref.verification.operators.registry import REGISTRY
 
 
@@ -54,20 +55,17 @@ def record_of(outcome: Outcome, spec, seconds: float) -> dict:
             or [d["mistake"] for d in found],
             "explains": {t: [d["mistake"] for d in found if t in d["explains"]]
                          for t in outcome.wrong},
-            "errors": {t: _max_error(outcome.outputs.get(t), outcome.truth.get(t))
-                       for t in outcome.wrong}}
+            "errors": {t: _output_error(outcome, t) for t in outcome.wrong}}
 
 
-def _max_error(got, want) -> float | None:
-    """max |got - want| of one output, None where it cannot be taken (a wrong shape, a
-    missing output) or is not finite."""
-    try:
-        diff = np.abs(np.asarray(got, dtype=np.float64) - np.asarray(want, dtype=np.float64))
-    except (TypeError, ValueError):
+def _output_error(outcome: Outcome, name: str) -> float | None:
+    """The largest |error| of one wrong output, by the one compare (None for a wrong
+    shape, a NaN or infinity in the wrong place, or a missing output)."""
+    if name not in outcome.outputs or name not in outcome.truth:
         return None
-    with np.errstate(invalid="ignore"):
-        top = float(np.max(diff)) if diff.size else None
-    return top if top is not None and np.isfinite(top) else None
+    failure = compare(name, outcome.outputs[name], outcome.truth[name],
+                      outcome.allowed.get(name, 0.0))
+    return None if failure is None else failure.max_error
 
 
 def _run_function(module, name, indices, opts, conn, float32_only):
