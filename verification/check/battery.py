@@ -193,6 +193,9 @@ def usable(state: State, case: Case) -> bool:
             return False
     if state.spec.applicable is not None and not state.spec.applicable(case):
         return False
+    if any(state.spec.requires[f] not in state.supported
+           for f in case.features & set(state.spec.requires)):
+        return False
     return not (case.features & set(state.unsupported))
 
 
@@ -426,7 +429,7 @@ def missing_features(state: State, all_features) -> dict:
     out = {f: f"unsupported: {why}" for f, why in state.unsupported.items()
            if f.startswith(COMBINATION)}
     for f in all_features:
-        need = state.spec.kwarg_of(f)
+        need = state.spec.requires.get(f) or state.spec.kwarg_of(f)
         if state.covered.get(f):
             continue
         if f in state.unsupported:

@@ -222,18 +222,38 @@ def _ce_backward_naive(g, z, t):
     return float(g) / len(t) * s
 
 
+def _documents_call(mistake):
+    """A mistake of the documents' C2 call, (N, C) logits, class targets, the defaults;
+    any other call raises (the diagnosis passes over a mutant that does not apply)."""
+    def mutant(*args, **kwargs):
+        *head, z, t = args[:-1] if len(args) > 2 and args[-1] is None else args
+        t_ = np.asarray(t)
+        if kwargs or t_.ndim != 1 or t_.dtype.kind == "f" or (t_ < 0).any():
+            raise ValueError("the documents' call only")
+        return mistake(*head, z, t)
+    return mutant
+
+
+def _summed(f):
+    """'mean' replaced by 'sum' (weights, ignored targets and smoothing as given)."""
+    def mutant(*args, **kwargs):
+        if kwargs.get("reduction", "mean") != "mean":
+            raise ValueError("a mean only")
+        return f(*args, **{**kwargs, "reduction": "sum"})
+    return mutant
+
+
 LOSSES = {
     "cross_entropy": {
-        "summed over the batch instead of the mean":
-            lambda z, t: ref.cross_entropy(z, t) * len(t),
-        NO_MAX: _ce_naive,
-        CLIP64: lambda z, t: ref.cross_entropy(_clipped(z, 1), t)},
+        "summed over the batch instead of the mean": _summed(ref.cross_entropy),
+        NO_MAX: _documents_call(_ce_naive),
+        CLIP64: _documents_call(lambda z, t: ref.cross_entropy(_clipped(z, 1), t))},
     "cross_entropy_backward": {
-        NO_MAX: lambda g, z, t: _ce_backward_naive(g, z, t),
+        NO_MAX: _documents_call(_ce_backward_naive),
         "not divided by N (the loss is the mean over the batch)":
-            lambda g, z, t: ref.cross_entropy_backward(g, z, t) * len(t),
+            _summed(ref.cross_entropy_backward),
         "grad_out ignored (the upstream gradient must scale the result)":
-            lambda g, z, t: ref.cross_entropy_backward(1.0, z, t)},
+            lambda g, *rest, **kw: ref.cross_entropy_backward(np.ones_like(g), *rest, **kw)},
     "dense": {"bias ignored": lambda x, w, b=None: ref.dense(x, w, None),
               "weight not transposed (x W instead of x W^T)": lambda x, w, b=None:
                   ref.dense(x, w.T, b)},

@@ -1,8 +1,8 @@
-"""`cnnref check` cases for the activations (FORMULAS C6), softmax / log_softmax, the softmax
-cross-entropy (C2, C3) and the dense layer (C1, C4), PyTorch semantics: ReLU's derivative
-is 0 at 0, leaky ReLU's is negative_slope at 0, softmax and log_softmax must not overflow
-on large logits (~1000), cross_entropy is the mean over the batch, and
-`*_backward(grad_out, <inputs>)` multiplies by a random upstream gradient.
+"""`cnnref check` cases for the activations (FORMULAS C6), softmax / log_softmax and the
+dense layer (C1, C4), PyTorch semantics: ReLU's derivative is 0 at 0, leaky ReLU's is
+negative_slope at 0, softmax and log_softmax must not overflow on large logits (~1000),
+and `*_backward(grad_out, <inputs>)` multiplies by a random upstream gradient. The softmax
+cross-entropy (C2, C3) lives with the other losses (norms_losses.py).
 NaN inputs are not part of the battery (torch's ReLU passes the gradient through a NaN).
 """
 from __future__ import annotations
@@ -42,13 +42,6 @@ def softmax_cases(draw, exact: bool = False) -> Case:
 
 
 @st.composite
-def cross_entropy_cases(draw, exact: bool = False) -> Case:
-    """logits (N, classes), N in 1..5, 1..6 classes; the targets come from the seed."""
-    shape = (draw(st.integers(1, 5)), draw(st.integers(1, 6)))
-    return Case({"logits": shape}, {}, draw(seeds), exact)
-
-
-@st.composite
 def dense_cases(draw, exact: bool = False) -> Case:
     """x (N, in), weight (out, in), bias (out,) or None; sizes 1..5."""
     n, fin, fout = (draw(st.integers(1, 5)) for _ in range(3))
@@ -58,7 +51,7 @@ def dense_cases(draw, exact: bool = False) -> Case:
 
 
 def _features(args, kwargs) -> frozenset:
-    x = args.get("x", args.get("logits"))
+    x = args["x"]
     f = {f"rank {x.ndim}"} if "dim" in args else set()
     # a zero the upstream gradient multiplies by 0 tests no derivative at 0
     g = args.get("grad_out")
@@ -81,16 +74,12 @@ def _builder(op: str, backward: bool):
     def build(case: Case, dtype: str, family: str, label: str = "", probe=None) -> Case:
         arrays = make_arrays(case, np.dtype(dtype))
         kw = dict(case.kwargs)
-        if "logits" in arrays:     # class targets from the seed, int64 like torch
-            rng = np.random.default_rng(case.seed + 2)
-            n, classes = arrays["logits"].shape
-            arrays["target"] = rng.integers(0, classes, n)
         if "dim" in kw:            # dim is required: passed by position
             arrays["dim"] = kw.pop("dim")
         if backward:
             out = _out_shape(arrays)
-            g = upstream_gradient(out, case.seed, case.exact, dtype)
-            arrays = {"grad_out": float(g) if out == () else g, **arrays}
+            arrays = {"grad_out": upstream_gradient(out, case.seed, case.exact, dtype),
+                      **arrays}
         feats = _features(arrays, kw) | ({"float32"} if dtype == "float32" else set())
         return built(op, arrays, kw, dtype, family, label or repr(case), case.exact,
                          feats, probe)
@@ -98,8 +87,6 @@ def _builder(op: str, backward: bool):
 
 
 def _out_shape(arrays) -> tuple:
-    if "logits" in arrays:
-        return ()
     if "weight" in arrays:
         return (arrays["x"].shape[0], arrays["weight"].shape[0])
     return arrays["x"].shape
@@ -111,13 +98,10 @@ def _fixed(op: str, backward: bool, rows, family: str):
         out = []
         for i, (args, kw, label) in enumerate(rows):
             args = {k: np.asarray(v, dtype=np.float64) if v is not None and k in (
-                "x", "logits", "weight", "bias") else v for k, v in args.items()}
-            if "logits" in args:
-                args["target"] = np.asarray(args["target"], dtype=np.int64)
+                "x", "weight", "bias") else v for k, v in args.items()}
             if backward:
-                shape = _out_shape(args)
-                g = upstream_gradient(shape, 4000 + i, True, np.float64)
-                args = {"grad_out": float(g) if shape == () else g, **args}
+                g = upstream_gradient(_out_shape(args), 4000 + i, True, np.float64)
+                args = {"grad_out": g, **args}
             out.append(built(op, args, dict(kw), "float64", family, label, True,
                                  _features(args, kw)))
         return out
@@ -135,8 +119,6 @@ EXAMPLES = {
     "softmax": [({"x": [0.0, np.log(3.0)], "dim": 0}, {}, "softmax([0, ln 3]) = [1/4, 3/4]")],
     "log_softmax": [({"x": [1000.0, 1000.0], "dim": 0}, {},
                      "log_softmax([1000, 1000]) = [-ln 2, -ln 2]")],
-    "cross_entropy": [({"logits": [[0.0, 0.0]], "target": [1]}, {},
-                       "C2: logits [[0, 0]], target [1] -> ln 2")],
     "dense": [({"x": [[1.0, 2.0]], "weight": [[3.0, 4.0]], "bias": [5.0]}, {},
                "C1: x [[1, 2]], W [[3, 4]], b [5] -> [[16]]")],
 }
@@ -152,10 +134,6 @@ CORNERS = {
                 ({"x": _ACT_X, "dim": 0}, {}, "corner 1: columns (dim 0)"),
                 ({"x": [[1000.0, 1001.0, 999.0], [-1000.0, 0.0, 3.0]], "dim": -1}, {},
                  "corner 2: logits ~ 1000 (subtract the maximum first)")],
-    "cross_entropy": [({"logits": [[1.0, 2.0, 0.0], [0.5, -1.0, 3.0]], "target": [2, 2]}, {},
-                       "corner 0: batch of 2 (the mean, not the sum)"),
-                      ({"logits": [[1000.0, 1001.0, 999.0], [0.0, -1000.0, 2.0]],
-                        "target": [0, 1]}, {}, "corner 1: logits ~ 1000")],
     "dense": [({"x": [[1.0, -2.0, 0.0], [3.0, 1.0, -1.0]], "weight": [[1.0, 2.0, -1.0],
                                                                      [0.0, 3.0, 2.0]],
                 "bias": [1.0, -2.0]}, {}, "corner 0: in 3, out 2, batch 2"),
@@ -167,12 +145,12 @@ CORNERS["log_softmax"] = CORNERS["softmax"] + [
 
 STRATEGIES = {"leaky_relu": lambda exact: elementwise_cases(exact, slope=True),
               "softmax": softmax_cases, "log_softmax": softmax_cases,
-              "cross_entropy": cross_entropy_cases, "dense": dense_cases}
+              "dense": dense_cases}
 POSITIONAL = {"softmax": ("x", "dim"), "log_softmax": ("x", "dim"),
-              "cross_entropy": ("logits", "target"), "dense": ("x", "weight", "bias")}
+              "dense": ("x", "weight", "bias")}
 ALL = {"softmax": ("dim < 0", "dim >= 0", "dim of length 1", "rank 1", "rank 2", "rank 3",
                    "rank 4", "|x| >= 30"),
-       "cross_entropy": ("|x| >= 30",), "dense": ("bias", "batch>1"),
+       "dense": ("bias", "batch>1"),
        "leaky_relu": ("negative_slope != 0.01", "negative_slope > 1", "x == 0")}
 ALL["log_softmax"] = ALL["softmax"]
 
@@ -204,12 +182,6 @@ def torch_log_softmax(torch, x, dim):
     return torch.nn.functional.log_softmax(x, dim)
 
 
-def torch_cross_entropy(torch, logits, target, weight=None, **kwargs):
-    """F.cross_entropy; weight, ignore_index, reduction, label_smoothing and probability
-    targets reach it from the tests of verification/operators/norms_losses.py."""
-    return torch.nn.functional.cross_entropy(logits, target, weight, **kwargs)
-
-
 def torch_dense(torch, x, weight, bias=None):
     return torch.nn.functional.linear(x, weight, bias)
 
@@ -231,14 +203,12 @@ def _spec(name: str, backward: bool) -> Op:
                                           "differentiable": DIFFERENTIABLE.get(name, ("x",))}))
 
 
-DIFFERENTIABLE = {"cross_entropy": ("logits",), "dense": ("x", "weight", "bias")}
+DIFFERENTIABLE = {"dense": ("x", "weight", "bias")}
 TWINS = {"relu": torch_relu, "leaky_relu": torch_leaky_relu,
          "sigmoid": torch_sigmoid, "tanh": torch_tanh,
          "softmax": torch_softmax, "log_softmax": torch_log_softmax,
-         "cross_entropy": torch_cross_entropy, "dense": torch_dense}
-RULES = {"cross_entropy": tolerances.cross_entropy_rule,
-         "cross_entropy_backward": tolerances.cross_entropy_backward_rule,
-         "dense": tolerances.dense_rule, "dense_backward": tolerances.dense_backward_rule}
+         "dense": torch_dense}
+RULES = {"dense": tolerances.dense_rule, "dense_backward": tolerances.dense_backward_rule}
 for _name in ("relu", "leaky_relu", "sigmoid", "tanh"):
     RULES[_name] = partial(tolerances.elementwise_rule, _name)
     RULES[_name + "_backward"] = partial(tolerances.elementwise_backward_rule, _name)
@@ -246,6 +216,5 @@ for _name in ("softmax", "log_softmax"):
     RULES[_name] = partial(tolerances.softmax_rule, _name)
     RULES[_name + "_backward"] = partial(tolerances.softmax_backward_rule, _name)
 
-NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy",
-         "dense")
+NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "dense")
 OPS = tuple(_spec(name, bw) for name in NAMES for bw in (False, True))

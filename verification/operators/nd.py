@@ -4,9 +4,10 @@ axes; and the transposed convolution in 1, 2 and 3 dimensions. Strategies reach 
 per-axis and asymmetric padding, the padding strings, groups and depthwise, dilation,
 ceil_mode with the window PyTorch drops, count_include_pad.
 
-These entries carry the torch twin, the tolerance rule and the strategy used by the test
-suite (verification/tests/test_conv_nd.py, test_pooling_nd.py, test_conv_transpose.py); `cnnref check` does not
-run them yet (no examples or corners of their own).
+Each entry carries the torch twin, the tolerance rule, the strategy of the test suite
+(verification/tests/test_conv_nd.py, test_pooling_nd.py, test_conv_transpose.py) and, for
+`cnnref check` and the matrix, worked examples, corners and features
+(verification/operators/generic.py builds the calls).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from cnnref.verification.core import tolerances
 from cnnref.verification.core.cases import Case
 from cnnref.verification.core.strategies import seeds
 from cnnref.verification.mutants import extra as mutants
+from cnnref.verification.operators import generic
 from cnnref.verification.operators.op import Op
 
 CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
@@ -112,15 +114,224 @@ def torch_pool_nd(name: str):
     return twin
 
 
+# --- what `cnnref check` and the matrix run: features, worked examples, corners ----------
+
+def _tuple(v) -> bool:
+    return isinstance(v, (tuple, list))
+
+
+def _padding_features(padding) -> set:
+    if isinstance(padding, str):
+        return {f"padding={padding}"}
+    if _tuple(padding) and any(_tuple(p) for p in padding):
+        return {"padding=asymmetric"} if any(a != b for a, b in padding) else {"padding=tuple"}
+    if _tuple(padding):
+        return {"padding=tuple"} | ({"padding>0"} if max(padding) > 0 else set())
+    return {"padding>0"} if padding > 0 else set()
+
+
+def _window_features(kw: dict, nd: int, names=("stride", "dilation")) -> set:
+    f = {f"{n}=tuple" for n in names if _tuple(kw.get(n))}
+    f |= {"stride>1"} if max(_per_axis(kw.get("stride") or 1, nd)) > 1 else set()
+    f |= {"dilation>1"} if max(_per_axis(kw.get("dilation", 1), nd)) > 1 else set()
+    return f
+
+
+def conv_nd_features(args, kwargs) -> frozenset:
+    """The corners of conv{1,3}d's argument space one call exercises."""
+    x, w = args["x"], args["weight"]
+    nd, groups = x.ndim - 2, kwargs.get("groups", 1)
+    f = _window_features(kwargs, nd) | _padding_features(kwargs.get("padding", 0))
+    f |= {"bias"} if args.get("bias") is not None else set()
+    f |= {"batch>1"} if x.shape[0] > 1 else set()
+    f |= {"groups>1"} if groups > 1 else set()
+    f |= {"depthwise"} if groups > 1 and groups == x.shape[1] else set()
+    f |= {"non-square kernel"} if len(set(w.shape[2:])) > 1 else set()
+    return frozenset(f)
+
+
+CONV_ND_FEATURES = ("bias", "batch>1", "stride>1", "padding>0", "dilation>1", "groups>1",
+                    "depthwise", "non-square kernel", "stride=tuple", "dilation=tuple",
+                    "padding=tuple", "padding=same", "padding=valid", "padding=full",
+                    "padding=asymmetric")
+
+
+def plain_forms(kwargs: dict, shapes: dict, unsupported: set) -> dict:
+    """Refused argument forms made plain ints: a tuple kernel -> its largest entry, a
+    tuple stride, dilation or padding -> its smallest, a padding string or per-side
+    padding -> the largest side; output_padding follows the stride it must stay below."""
+    kw = dict(kwargs)
+    for name, pick in (("kernel_size", max), ("stride", min), ("dilation", min),
+                       ("output_padding", min)):
+        if f"{name}=tuple" in unsupported and _tuple(kw.get(name)):
+            kw[name] = pick(kw[name])
+    pad = kw.get("padding", 0)
+    forms = _padding_features(pad) & unsupported
+    if forms and isinstance(pad, str):
+        kernel = shapes["weight"][2:]
+        nd = len(kernel)
+        pads = ref.normalize_padding(pad, kernel, _per_axis(kw.get("dilation", 1), nd),
+                                     (1,) * nd, "check")
+        kw["padding"] = max(max(p) for p in pads)
+    elif forms:
+        kw["padding"] = (max if "padding=asymmetric" in forms else min)(
+            max(p) if _tuple(p) else p for p in pad)
+    if "output_padding" in kw and "stride" in kw:
+        limit = [max(s, d) - 1 for s, d in zip(_per_axis(kw["stride"], 3),
+                                               _per_axis(kw.get("dilation", 1), 3))]
+        if not _tuple(kw["output_padding"]):
+            kw["output_padding"] = min([kw["output_padding"]] + limit)
+    return kw
+
+
+def conv_corners(nd: int) -> list:
+    """Small exact cases: a remainder of (L + p - span) % s, overlapping windows with a
+    batch of 2 (a bias gradient averaged instead of summed), groups and depthwise,
+    dilation, kernels of unequal sides, each padding form."""
+    sp = lambda *v: v[:nd]                      # noqa: E731 - the first nd sizes
+    rows = [({"x": (1, 1, *sp(5, 4, 6)), "weight": (1, 1, *sp(3, 2, 3))}, {}, None),
+            ({"x": (2, 2, *sp(7, 6, 5)), "weight": (3, 2, *sp(3, 3, 2))},
+             {"stride": 2, "padding": 1}, None),
+            ({"x": (3, 2, *sp(8, 7, 7)), "weight": (2, 2, *sp(3, 2, 3))},
+             {"stride": 3, "padding": 2}, None),
+            ({"x": (1, 2, *sp(7, 7, 6)), "weight": (2, 2, *sp(3, 3, 2))}, {"dilation": 2}, None),
+            ({"x": (2, 4, *sp(5, 5, 4)), "weight": (4, 2, *sp(3, 2, 2))}, {"groups": 2}, None),
+            ({"x": (1, 3, *sp(6, 5, 4)), "weight": (6, 1, *sp(3, 2, 2))},
+             {"groups": 3, "padding": 1}, None),
+            ({"x": (1, 1, *sp(6, 5, 5)), "weight": (2, 1, *sp(3, 2, 2))},
+             {"padding": "same"}, "padding=same"),
+            ({"x": (1, 1, *sp(4, 4, 3)), "weight": (1, 1, *sp(2, 3, 2))},
+             {"padding": "full"}, "padding=full"),
+            ({"x": (1, 1, *sp(5, 4, 4)), "weight": (2, 1, *sp(3, 2, 2))},
+             {"padding": tuple((a, b) for a, b in sp((1, 0), (0, 2), (1, 1)))},
+             "padding=asymmetric"),
+            ({"x": (1, 1, *sp(7, 6, 5)), "weight": (1, 1, *sp(2, 2, 2))},
+             {"stride": sp(2, 1, 3)}, "stride=tuple")]
+    return rows
+
+
+CONV_EXAMPLES = {
+    1: [({"x": [[[1.0, 2.0, 3.0, 4.0]]], "weight": [[[1.0, 0.0, -1.0]]]}, {},
+         "B1, B3: conv1d is cross-correlation: [1, 2, 3, 4] with [1, 0, -1] -> "
+         "[1 - 3, 2 - 4] = [-2, -2] (B1's convolution, kernel flipped, gives [2, 2])",
+         [[[-2.0, -2.0]]])],
+    3: [({"x": np.ones((1, 1, 3, 3, 3)), "weight": np.ones((1, 1, 2, 2, 2))}, {},
+         "ones 3x3x3 with a 2x2x2 kernel of ones -> 2x2x2 of 8 (B5: the sum over the "
+         "window, now three axes)", np.full((1, 1, 2, 2, 2), 8.0))]}
+
+
 def _conv_ops(nd: int) -> tuple[Op, Op]:
     name = f"conv{nd}d"
-    forward = Op(name, ("x", "weight", "bias"), frozenset({"bias"}), CONV_DEFAULTS,
+    positional = ("x", "weight", "bias")
+    every = tuple(f for f in CONV_ND_FEATURES if nd > 1 or f != "non-square kernel")
+    cases = {n: generic.checkable(n, name, positional, conv_nd_features, every,
+                                  lambda exact: conv_nd_cases(nd, exact), conv_corners(nd),
+                                  CONV_EXAMPLES[nd], plain=plain_forms,
+                                  cost=1.0 if n == name else 1.5)
+             for n in (name, name + "_backward")}
+    forward = Op(name, positional, frozenset({"bias"}), CONV_DEFAULTS,
                  torch=torch_conv_nd(nd), differentiable=("x", "weight", "bias"),
-                 backward=name + "_backward", rule=tolerances.conv_nd_rule(nd))
+                 backward=name + "_backward", rule=tolerances.conv_nd_rule(nd),
+                 truth_kwargs={"algorithm": "im2col"}, **cases[name])
     backward = Op(name + "_backward", ("grad_out", "x", "weight", "bias"),
                   frozenset({"bias"}), CONV_DEFAULTS, ("grad_x", "grad_weight", "grad_bias"),
-                  rule=tolerances.conv_nd_backward_rule(nd))
+                  rule=tolerances.conv_nd_backward_rule(nd), **cases[name + "_backward"])
     return forward, backward
+
+
+def pool_nd_features(kind: str):
+    def features(args, kwargs) -> frozenset:
+        """The corners of {kind}_pool{1,3}d's argument space one call exercises."""
+        x, nd = args["x"], args["x"].ndim - 2
+        k = _per_axis(args["kernel_size"], nd)
+        s = _per_axis(kwargs.get("stride") or k, nd)
+        f = _window_features(kwargs, nd, ("stride", "padding", "dilation"))
+        f |= {"kernel_size=tuple"} if _tuple(args["kernel_size"]) else set()
+        f |= {"stride=None (kernel)"} if kwargs.get("stride") is None else set()
+        f |= {"overlapping windows"} if any(a < b for a, b in zip(s, k)) else set()
+        f |= {"padding>0"} if max(_per_axis(kwargs.get("padding", 0), nd)) > 0 else set()
+        f |= {"batch>1"} if x.shape[0] > 1 else set()
+        if kwargs.get("ceil_mode"):
+            f |= {"ceil_mode"} | ({"ceil_mode drop rule"} if _drops(x, k, s, kwargs) else set())
+        if kind == "max":
+            f |= {"NaN"} if np.isnan(x).any() else set()
+        else:
+            f |= {"count_include_pad=False"} if kwargs.get("count_include_pad") is False \
+                else set()
+            f |= {"divisor_override"} if kwargs.get("divisor_override") else set()
+        return frozenset(f)
+    return features
+
+
+def _drops(x, k, s, kwargs) -> bool:
+    """Does torch's ceil_mode rule drop a last window (one starting in the right padding)
+    that a plain ceil would keep, on some axis?"""
+    nd = len(k)
+    p, d = _per_axis(kwargs.get("padding", 0), nd), _per_axis(kwargs.get("dilation", 1), nd)
+    for n, kk, ss, pp, dd in zip(x.shape[2:], k, s, p, d):
+        naive = -(-(n + 2 * pp - dd * (kk - 1) - 1) // ss) + 1
+        if (naive - 1) * ss >= n + pp:
+            return True
+    return False
+
+
+def _pool_corners(nd: int, kind: str) -> list:
+    """Overlapping windows, padding next to negative values, ceil_mode with the window
+    torch drops, stride=None on sizes with a remainder, dilation (max), the divisor
+    keywords (mean)."""
+    sp = lambda *v: v[:nd]                      # noqa: E731
+    rows = [({"x": (1, 1, *sp(3, 4, 3))}, {"kernel_size": 2, "stride": 1}, None),
+            ({"x": (1, 2, *sp(5, 4, 3))}, {"kernel_size": 3, "stride": 2, "padding": 1}, None),
+            ({"x": (2, 1, *sp(5, 5, 4))}, {"kernel_size": 2, "stride": 2, "ceil_mode": True},
+             None),
+            ({"x": (1, 1, *sp(4, 4, 4))}, {"kernel_size": 2, "stride": 3, "padding": 1,
+                                           "ceil_mode": True}, None),
+            ({"x": (2, 1, *sp(5, 7, 5))}, {"kernel_size": 2}, None),
+            ({"x": (1, 1, *sp(5, 6, 4))}, {"kernel_size": sp(2, 3, 1)}, "kernel_size=tuple")]
+    if kind == "max":
+        rows.append(({"x": (1, 1, *sp(7, 6, 5))}, {"kernel_size": 2, "stride": 1,
+                                                   "dilation": 2}, None))
+    else:
+        rows.append(({"x": (1, 2, *sp(5, 5, 4))}, {"kernel_size": 2, "stride": 2, "padding": 1,
+                                                   "count_include_pad": False}, None))
+        if nd == 3:
+            rows.append(({"x": (1, 1, 4, 4, 3)}, {"kernel_size": 3, "stride": 1, "padding": 1,
+                                                  "divisor_override": 5}, None))
+    return rows
+
+
+POOL_EXAMPLES = {
+    ("max", 1): ({"x": [[[1.0, 3.0, 2.0, 5.0, 4.0]]], "kernel_size": 2}, {},
+                 "[1, 3, 2, 5, 4], windows of 2, stride 2 (default): [3, 5], the last "
+                 "value left over (floor)", [[[3.0, 5.0]]]),
+    ("avg", 1): ({"x": [[[1.0, 3.0, 2.0, 5.0, 4.0]]], "kernel_size": 2}, {},
+                 "[1, 3, 2, 5, 4], windows of 2: [(1 + 3)/2, (2 + 5)/2] = [2, 3.5]",
+                 [[[2.0, 3.5]]]),
+    ("max", 3): ({"x": np.arange(8.0).reshape(1, 1, 2, 2, 2), "kernel_size": 2}, {},
+                 "0..7 as 2x2x2, one window -> 7", [[[[[7.0]]]]]),
+    ("avg", 3): ({"x": np.arange(8.0).reshape(1, 1, 2, 2, 2), "kernel_size": 2}, {},
+                 "0..7 as 2x2x2, one window -> 28 / 8 = 3.5", [[[[[3.5]]]]])}
+
+
+def _touches_input(case) -> bool:
+    """Every max window holds an input pixel (else torch's index is not the window's: the
+    reference's one deliberate difference, see reference.max_pool2d)."""
+    nd = case.args["x"].ndim - 2
+    kw = {k: v for k, v in case.kwargs.items()}
+    _, idx = getattr(ref, f"max_pool{nd}d")(case.args["x"].astype(np.float64),
+                                            case.args["kernel_size"], **kw,
+                                            return_indices=True)
+    return bool((idx >= 0).all())
+
+
+def _pool_plain(kwargs: dict, shapes: dict, unsupported: set) -> dict:
+    """plain_forms, then padding clipped to half the kernel (torch's limit)."""
+    kw = plain_forms(kwargs, shapes, unsupported)
+    nd = len(shapes["x"]) - 2
+    k, p = _per_axis(kw["kernel_size"], nd), _per_axis(kw.get("padding", 0), nd)
+    clipped = tuple(min(a, b // 2) for a, b in zip(p, k))
+    kw["padding"] = clipped if _tuple(kw.get("padding")) else min(clipped)
+    return kw
 
 
 def _pool_ops(nd: int, kind: str) -> tuple[Op, Op]:
@@ -130,10 +341,21 @@ def _pool_ops(nd: int, kind: str) -> tuple[Op, Op]:
         defaults.pop("divisor_override")
     rule, backward_rule = (tolerances.max_pool_nd_rule if kind == "max"
                            else tolerances.avg_pool_nd_rule)(nd)
+    every = ("stride=None (kernel)", "overlapping windows", "padding>0", "ceil_mode",
+             "ceil_mode drop rule", "batch>1", "kernel_size=tuple", "stride=tuple",
+             "stride>1") + (("padding=tuple",) if nd > 1 else ())
+    every += ("dilation>1",) + (("dilation=tuple",) if nd > 1 else ()) if kind == "max" else \
+        ("count_include_pad=False",) + (("divisor_override",) if nd == 3 else ())
+    cases = {n: generic.checkable(
+        n, name, ("x", "kernel_size"), pool_nd_features(kind), every,
+        lambda exact: pool_nd_cases(nd, kind, exact), _pool_corners(nd, kind),
+        [POOL_EXAMPLES[kind, nd]], plain=_pool_plain, cost=0.5 if n == name else 0.7,
+        applicable=_touches_input if kind == "max" else None)
+        for n in (name, name + "_backward")}
     forward = Op(name, ("x", "kernel_size"), frozenset(), defaults, torch=torch_pool_nd(name),
-                 differentiable=("x",), backward=name + "_backward", rule=rule)
+                 differentiable=("x",), backward=name + "_backward", rule=rule, **cases[name])
     backward = Op(name + "_backward", ("grad_out", "x", "kernel_size"), frozenset(),
-                  defaults, ("grad_x",), rule=backward_rule)
+                  defaults, ("grad_x",), rule=backward_rule, **cases[name + "_backward"])
     return forward, backward
 
 
@@ -192,16 +414,80 @@ def torch_conv_transpose(nd: int):
     return twin
 
 
+def transpose_features(args, kwargs) -> frozenset:
+    """The corners of conv_transpose{nd}d's argument space one call exercises; an
+    output_padding of at least the stride is allowed only by the dilation."""
+    x, nd = args["x"], args["x"].ndim - 2
+    f = _window_features(kwargs, nd) | _padding_features(kwargs.get("padding", 0))
+    extra, s = _per_axis(kwargs.get("output_padding", 0), nd), _per_axis(kwargs.get("stride", 1), nd)
+    f |= {"output_padding>0"} if max(extra) > 0 else set()
+    f |= {"output_padding>=stride"} if any(e >= st_ for e, st_ in zip(extra, s)) else set()
+    f |= {"output_padding=tuple"} if _tuple(kwargs.get("output_padding")) else set()
+    f |= {"bias"} if args.get("bias") is not None else set()
+    f |= {"batch>1"} if x.shape[0] > 1 else set()
+    f |= {"groups>1"} if kwargs.get("groups", 1) > 1 else set()
+    return frozenset(f)
+
+
+TRANSPOSE_FEATURES = ("bias", "batch>1", "stride>1", "padding>0", "output_padding>0",
+                      "output_padding>=stride", "dilation>1", "groups>1", "stride=tuple",
+                      "padding=tuple", "output_padding=tuple", "dilation=tuple")
+
+
+def _transpose_corners(nd: int) -> list:
+    """Stride with output_padding (the length a forgotten output_padding shortens),
+    padding cropped from both sides, overlapping windows that must add (k > s), groups,
+    dilation with output_padding >= stride."""
+    sp = lambda *v: v[:nd]                      # noqa: E731
+    return [({"x": (1, 1, *sp(3, 2, 2)), "weight": (1, 1, *sp(3, 2, 2))}, {}, None),
+            ({"x": (2, 2, *sp(3, 3, 2)), "weight": (2, 3, *sp(3, 3, 2))},
+             {"stride": 2, "output_padding": 1}, None),
+            ({"x": (1, 2, *sp(3, 4, 2)), "weight": (2, 1, *sp(3, 2, 3))},
+             {"stride": 2, "padding": 1}, None),
+            ({"x": (2, 1, *sp(4, 3, 2)), "weight": (1, 2, *sp(4, 3, 2))},
+             {"stride": 3, "padding": 2, "output_padding": 2}, None),
+            ({"x": (1, 4, *sp(3, 3, 2)), "weight": (4, 1, *sp(2, 2, 2))}, {"groups": 2}, None),
+            ({"x": (1, 1, *sp(3, 3, 2)), "weight": (1, 1, *sp(2, 3, 2))},
+             {"dilation": 3, "output_padding": 2}, None),
+            ({"x": (1, 1, *sp(3, 2, 2)), "weight": (1, 1, *sp(2, 2, 2))},
+             {"stride": sp(2, 1, 3)}, "stride=tuple")]
+
+
+TRANSPOSE_EXAMPLES = {
+    1: [({"x": [[[1.0, 2.0]]], "weight": [[[1.0, 1.0, 1.0]]]}, {"stride": 2},
+         "C8 then C7: [1, 2] with 1 zero inserted (stride 2) is [1, 0, 2]; its full "
+         "convolution with [1, 1, 1] is [1, 1, 3, 2, 2]", [[[1.0, 1.0, 3.0, 2.0, 2.0]]]),
+        ({"x": [[[1.0, 2.0]]], "weight": [[[1.0, 1.0, 1.0]]]},
+         {"stride": 2, "padding": 1, "output_padding": 1},
+         "the same with padding 1 (one value cropped from each side) and output_padding 1 "
+         "(one more on the right): [1, 3, 2, 2]", [[[1.0, 3.0, 2.0, 2.0]]])],
+    2: [({"x": [[[[1.0, 2.0], [3.0, 4.0]]]], "weight": np.ones((1, 1, 2, 2))},
+         {"stride": 2}, "C8: stride 2 with a 2x2 kernel of ones copies each value into its "
+         "own 2x2 block: [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]",
+         [[[[1.0, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]])],
+    3: [({"x": np.ones((1, 1, 2, 2, 2)), "weight": np.ones((1, 1, 2, 2, 2))}, {},
+         "ones 2x2x2 with a 2x2x2 kernel of ones, stride 1: 3x3x3, each value the number "
+         "of windows covering it (1 at the corners, 8 in the middle)",
+         np.einsum("i,j,k->ijk", *[np.convolve([1.0, 1], [1, 1])] * 3)[None, None])]}
+
+
 def _transpose_ops(nd: int) -> tuple[Op, Op]:
     name = f"conv_transpose{nd}d"
+    every = tuple(f for f in TRANSPOSE_FEATURES if nd > 1 or not f.endswith("=tuple")
+                  or f == "stride=tuple")
+    cases = {n: generic.checkable(n, name, ("x", "weight", "bias"), transpose_features, every,
+                                  lambda exact: conv_transpose_cases(nd, exact),
+                                  _transpose_corners(nd), TRANSPOSE_EXAMPLES[nd],
+                                  plain=plain_forms, cost=1.0 if n == name else 1.5)
+             for n in (name, name + "_backward")}
     forward = Op(name, ("x", "weight", "bias"), frozenset({"bias"}), TRANSPOSE_DEFAULTS,
                  torch=torch_conv_transpose(nd), differentiable=("x", "weight", "bias"),
                  backward=name + "_backward", rule=tolerances.conv_transpose_rule(nd),
-                 mutants=mutants.CONV_TRANSPOSE2D if nd == 2 else None)
+                 mutants=mutants.CONV_TRANSPOSE2D if nd == 2 else None, **cases[name])
     backward = Op(name + "_backward", ("grad_out", "x", "weight", "bias"),
                   frozenset({"bias"}), TRANSPOSE_DEFAULTS, ("grad_x", "grad_weight",
                                                             "grad_bias"),
-                  rule=tolerances.conv_transpose_backward_rule(nd))
+                  rule=tolerances.conv_transpose_backward_rule(nd), **cases[name + "_backward"])
     return forward, backward
 
 

@@ -19,7 +19,9 @@ from cnnref.verification.core.cases import Case
 EXTENSIONS = frozenset({"padding=pair", "padding=same", "padding=valid", "padding=full",
                         "padding=asymmetric", "stride=pair", "dilation=pair", "float32",
                         "kernel_size=pair", "dilation>1 (avg)", "(N, C) input",
-                        "4-D input"})
+                        "4-D input", "kernel_size=tuple", "stride=tuple", "padding=tuple",
+                        "dilation=tuple", "output_padding=tuple", "probability targets",
+                        "(N, C, d1, ...) input"})
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,10 @@ class Op:
     only when the user provides them; applicable(case) drops cases outside the semantics
     the checker holds users to; extra_bounds(args, kwargs) gives the tolerance rules of the
     optional outputs; mutants, the classic mistakes behind the diagnosis
-    (verification/mutants/); truth_kwargs, see ground_truth."""
+    (verification/mutants/); truth_kwargs, see ground_truth; requires: feature -> the
+    keyword without which a case with that feature means something else (a target equal
+    to the default ignore_index is a class index to a signature without ignore_index):
+    such cases run only where the signature has the keyword."""
     name: str
     positional: tuple
     optional: frozenset = frozenset()
@@ -78,6 +83,7 @@ class Op:
     mutants: dict | None = None
     matrix_draws: Callable | None = None
     truth_kwargs: dict = field(default_factory=dict)
+    requires: dict = field(default_factory=dict)
 
     @property
     def reference(self) -> Callable:
