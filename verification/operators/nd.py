@@ -483,7 +483,7 @@ def _transpose_ops(nd: int) -> tuple[Op, Op]:
     forward = Op(name, ("x", "weight", "bias"), frozenset({"bias"}), TRANSPOSE_DEFAULTS,
                  torch=torch_conv_transpose(nd), differentiable=("x", "weight", "bias"),
                  backward=name + "_backward", rule=tolerances.conv_transpose_rule(nd),
-                 mutants=mutants.CONV_TRANSPOSE2D if nd == 2 else None, **cases[name])
+                 mutants=mutants.CONV_TRANSPOSE, **cases[name])
     backward = Op(name + "_backward", ("grad_out", "x", "weight", "bias"),
                   frozenset({"bias"}), TRANSPOSE_DEFAULTS, ("grad_x", "grad_weight",
                                                             "grad_bias"),

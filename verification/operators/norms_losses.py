@@ -331,7 +331,8 @@ def _loss_cases(name: str, positional: tuple, examples: list, corners: list, eve
         arrays=loss_case_arrays(score), cost=0.5, grow=False, value_corners=corners)
 
 
-MUTANTS = {"layer_norm": mutants.LAYER_NORM,
+MUTANTS = {"layer_norm": mutants.LAYER_NORM, "group_norm": mutants.GROUP_NORM,
+           "instance_norm": mutants.INSTANCE_NORM, "nll_loss": mutants.NLL_LOSS,
            "cross_entropy": {**documents.LOSSES["cross_entropy"], **mutants.CROSS_ENTROPY},
            "cross_entropy_backward": documents.LOSSES["cross_entropy_backward"]}
 _AFFINE = ("grad_x", "grad_weight", "grad_bias")

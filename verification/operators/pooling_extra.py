@@ -93,7 +93,10 @@ def _twin(name: str):
     return twin
 
 
-MUTANTS = {"adaptive_avg_pool2d": mutants.ADAPTIVE_AVG_POOL2D}
+MUTANTS = {"unfold": mutants.UNFOLD,
+           **{f"adaptive_avg_pool{nd}d": mutants.ADAPTIVE_AVG for nd in (1, 2, 3)},
+           **{f"adaptive_max_pool{nd}d": mutants.ADAPTIVE_MAX for nd in (1, 2, 3)},
+           **{f"lp_pool{nd}d": mutants.LP_POOL for nd in (1, 2, 3)}}
 
 
 # --- what `cnnref check` and the matrix run ------------------------------------------------

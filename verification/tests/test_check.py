@@ -27,6 +27,7 @@ from cnnref.verification.check.protocol import accepts_of
 from cnnref.verification.check.report import exit_status
 from cnnref.verification.check.runner import TIMEOUT_AFTER_A_HANG, RunOptions, run_check
 from cnnref.verification.mutants.conv import FLOAT32
+from cnnref.verification.mutants.planted import planted
 from cnnref.verification.operators.registry import CHECKABLE, REGISTRY
 
 IMPLS = pathlib.Path(__file__).parent / "fixtures" / "impls"
@@ -267,28 +268,6 @@ def test_buggy_layer_implementations_fail_with_a_diagnosis(name):
     _assert_flagged(name, _run(name, ops=LAYER_OPS), BUGGY_LAYERS[name], LAYER_OPS)
 
 
-def _mutant_impl(op, mutant):
-    """The reference with one output replaced by what `mutant` computes (where it applies)."""
-    spec = REGISTRY[op]
-
-    def fn(*args, **kwargs):
-        outs = ref.batch_norm_running_stats(*args[:3], kwargs.get("momentum", 0.1)) \
-            if op == "batch_norm" and kwargs.get("training") else None
-        result = getattr(ref, op)(*args, **kwargs)
-        values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
-        if outs is not None:
-            values.update(zip(("running_mean", "running_var"), outs))
-        try:
-            with np.errstate(all="ignore"):
-                mine = mutant(*[a.astype(np.float64) if getattr(a, "dtype", None) is not None
-                                and a.dtype.kind == "f" else a for a in args], **kwargs)
-        except ValueError:           # the mistake changes nothing here
-            mine = {}
-        values.update(mine if isinstance(mine, dict) else {spec.outputs[0]: mine})
-        return tuple(values.values()) if len(values) > 1 else values[spec.outputs[0]]
-    return spec, fn
-
-
 def _layer_mutants():
     return [(op, name) for op in ["conv2d", "conv2d_backward"] + LAYER_OPS
             for name in REGISTRY[op].mutants or {}]
@@ -298,7 +277,7 @@ def _layer_mutants():
 def test_every_layer_mutant_is_caught_and_named(op, name):
     """Each classic mistake, planted in the reference, fails the battery (examples,
     corners or hypothesis) and the diagnosis names it."""
-    spec, fn = _mutant_impl(op, REGISTRY[op].mutants[name])
+    spec, fn = planted(op, REGISTRY[op].mutants[name])
     state = run_battery(spec, fn, accepts_of(fn), Options(10, 0, 5.0), lambda label: None)
     assert state.failure is not None, f"{op}: mutant {name!r} not caught"
     found = [d["mistake"] for d in diagnose(spec, state.failure)]
