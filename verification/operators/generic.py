@@ -122,12 +122,16 @@ def checkable(name: str, forward: str, positional: tuple, features: Callable,
               all_features: tuple, strategy: Callable, corners: list, examples: list,
               arrays: Callable | None = None, plain: Callable | None = None,
               cost: float = 1.0, applicable: Callable | None = None,
-              value_corners: list = (), grow: bool = True) -> dict:
+              value_corners: list = (), grow: bool = True, beyond: tuple = ()) -> dict:
     """The `Op` fields that make one entry checkable (`cnnref check`, the matrix):
     strategy(exact) draws a Case; corners: rows of (shapes, kwargs, probe), then
     value_corners: rows of (arrays, kwargs, label, expected) as examples are; grow:
-    whether a case cut down to the user's signature is grown to fit (windowed ops)."""
+    whether a case cut down to the user's signature is grown to fit (windowed ops);
+    beyond: the matrix's own families, (family, strategy, arrays or None), past torch's
+    argument space or its ordinary values (ONNX's padding, NaN and infinities)."""
     build = builder(name, forward, positional, features, arrays)
+    draws = [(family, strategy_, builder(name, forward, positional, features, values or arrays))
+             for family, strategy_, values in beyond]
     shaped = fixed(build, corners, "corners", 6000)
     valued = given(name, forward, positional, features, list(value_corners), "corners")
     return {"strategy": strategy, "build": build, "features": features,
@@ -135,4 +139,4 @@ def checkable(name: str, forward: str, positional: tuple, features: Callable,
             "examples": given(name, forward, positional, features, examples),
             "fit": grow_to_fit(forward, positional, plain) if grow else None, "cost": cost,
             "all_features": tuple(all_features) + ("float32", "exact integers"),
-            "applicable": applicable}
+            "applicable": applicable, "matrix_draws": (lambda: draws) if draws else None}

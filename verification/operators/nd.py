@@ -21,6 +21,7 @@ from cnnref.verification.core.strategies import seeds
 from cnnref.verification.mutants import extra as mutants
 from cnnref.verification.operators import generic
 from cnnref.verification.operators.op import Op
+from cnnref.verification.operators.pooling import special_values
 
 CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 MAX_DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}
@@ -251,6 +252,7 @@ def pool_nd_features(kind: str):
         f |= {"overlapping windows"} if any(a < b for a, b in zip(s, k)) else set()
         f |= {"padding>0"} if max(_per_axis(kwargs.get("padding", 0), nd)) > 0 else set()
         f |= {"batch>1"} if x.shape[0] > 1 else set()
+        f |= {"+-inf"} if np.isinf(x).any() else set()
         if kwargs.get("ceil_mode"):
             f |= {"ceil_mode"} | ({"ceil_mode drop rule"} if _drops(x, k, s, kwargs) else set())
         if kind == "max":
@@ -324,6 +326,11 @@ def _touches_input(case) -> bool:
     return bool((idx >= 0).all())
 
 
+def _special(case, dtype) -> dict:
+    """Ties, NaN and infinities (the 2-D pools' matrix family, any rank)."""
+    return {"x": special_values(case, np.dtype(dtype))}
+
+
 def _pool_plain(kwargs: dict, shapes: dict, unsupported: set) -> dict:
     """plain_forms, then padding clipped to half the kernel (torch's limit)."""
     kw = plain_forms(kwargs, shapes, unsupported)
@@ -350,7 +357,8 @@ def _pool_ops(nd: int, kind: str) -> tuple[Op, Op]:
         n, name, ("x", "kernel_size"), pool_nd_features(kind), every,
         lambda exact: pool_nd_cases(nd, kind, exact), _pool_corners(nd, kind),
         [POOL_EXAMPLES[kind, nd]], plain=_pool_plain, cost=0.5 if n == name else 0.7,
-        applicable=_touches_input if kind == "max" else None)
+        applicable=_touches_input if kind == "max" else None,
+        beyond=(("special values", pool_nd_cases(nd, kind, True), _special),))
         for n in (name, name + "_backward")}
     forward = Op(name, ("x", "kernel_size"), frozenset(), defaults, torch=torch_pool_nd(name),
                  differentiable=("x",), backward=name + "_backward", rule=rule, **cases[name])
@@ -475,10 +483,13 @@ def _transpose_ops(nd: int) -> tuple[Op, Op]:
     name = f"conv_transpose{nd}d"
     every = tuple(f for f in TRANSPOSE_FEATURES if nd > 1 or not f.endswith("=tuple")
                   or f == "stride=tuple")
-    cases = {n: generic.checkable(n, name, ("x", "weight", "bias"), transpose_features, every,
+    onnx = (("extensions", conv_transpose_cases(nd, torch_only=False), None),)
+    cases = {n: generic.checkable(n, name, ("x", "weight", "bias"), transpose_features,
+                                  every + ("padding=asymmetric",),
                                   lambda exact: conv_transpose_cases(nd, exact),
                                   _transpose_corners(nd), TRANSPOSE_EXAMPLES[nd],
-                                  plain=plain_forms, cost=1.0 if n == name else 1.5)
+                                  plain=plain_forms, cost=1.0 if n == name else 1.5,
+                                  beyond=onnx)
              for n in (name, name + "_backward")}
     forward = Op(name, ("x", "weight", "bias"), frozenset({"bias"}), TRANSPOSE_DEFAULTS,
                  torch=torch_conv_transpose(nd), differentiable=("x", "weight", "bias"),
