@@ -484,8 +484,7 @@ def _transpose_ops(nd: int) -> tuple[Op, Op]:
     every = tuple(f for f in TRANSPOSE_FEATURES if nd > 1 or not f.endswith("=tuple")
                   or f == "stride=tuple")
     onnx = (("extensions", conv_transpose_cases(nd, torch_only=False), None),)
-    cases = {n: generic.checkable(n, name, ("x", "weight", "bias"), transpose_features,
-                                  every + ("padding=asymmetric",),
+    cases = {n: generic.checkable(n, name, ("x", "weight", "bias"), transpose_features, every,
                                   lambda exact: conv_transpose_cases(nd, exact),
                                   _transpose_corners(nd), TRANSPOSE_EXAMPLES[nd],
                                   plain=plain_forms, cost=1.0 if n == name else 1.5,
