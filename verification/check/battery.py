@@ -78,7 +78,7 @@ def supported_args(spec: Op, accepts: Accepts) -> set:
     return names
 
 
-def _is_default(value, default) -> bool:
+def is_default(value, default) -> bool:
     try:
         return type(value) is type(default) and bool(value == default)
     except (TypeError, ValueError):
@@ -96,7 +96,7 @@ def _user_call(state: State, case: Case):
     args = {k: v for k, v in case.args.items()
             if k not in state.spec.optional or k in state.supported}
     kwargs = {k: v for k, v in case.kwargs.items() if k in state.supported and (
-        k in state.accepts.required or not _is_default(v, state.spec.defaults.get(k)))}
+        k in state.accepts.required or not is_default(v, state.spec.defaults.get(k)))}
     passed = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()}
     with user_state():
         return state.fn(*passed.values(), **kwargs), passed

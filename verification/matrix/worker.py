@@ -14,7 +14,7 @@ import dataclasses
 import time
 import numpy as np
 
-from cnnref.verification.check.battery import State, evaluate, supported_args
+from cnnref.verification.check.battery import State, is_default, evaluate, supported_args
 from cnnref.verification.check.diagnose import diagnose
 from cnnref.verification.check.protocol import Outcome, accepts_of
 from cnnref.verification.check.runner import _silence, import_in_worker
@@ -86,6 +86,13 @@ def _run_function(module, name, indices, opts, conn, float32_only):
             conn.send(("result", unit(name, i), {"status": "not run", "label": case.label,
                        "features": sorted(case.features)}))
             continue
+        missing = outside_signature(state, case)
+        if missing:
+            conn.send(("result", unit(name, i), {
+                "status": "refuses", "label": case.label, "family": case.family,
+                "features": sorted(case.features),
+                "message": f"the adapter's {name} has no {', '.join(missing)} argument"}))
+            continue
         conn.send(("beat", None, f"warm-up {case.label}" if start is None else case.label))
         t0 = time.monotonic()
         outcome = evaluate(replace_beat(state), case)
@@ -94,6 +101,20 @@ def _run_function(module, name, indices, opts, conn, float32_only):
             result["float32_only"] = True
         start = start or time.monotonic()
         conn.send(("result", unit(name, i), result))
+
+
+def outside_signature(state: State, case) -> list[str]:
+    """The arguments a case needs that the adapter's signature lacks: a keyword away from
+    its default, an optional array given, or what a feature requires (a target equal to
+    ignore_index); such a case is not run (the checker leaves it out the same way)."""
+    spec = state.spec
+    names = {k for k, v in case.kwargs.items()
+             if k not in state.supported and not is_default(v, spec.defaults.get(k))}
+    names |= {k for k in spec.optional if case.args.get(k) is not None
+              and k not in state.supported}
+    names |= {spec.requires[f] for f in case.features & set(spec.requires)
+              if spec.requires[f] not in state.supported}
+    return sorted(names)
 
 
 def replace_beat(state: State) -> State:
