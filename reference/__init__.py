@@ -44,12 +44,15 @@ from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_
                      nll_loss_backward, one_hot, output_error_cross_entropy,
                      output_error_quadratic, quadratic_loss, quadratic_loss_backward)
 from .dense import backprop_error, dense, dense_backward, sgd_step
-from .counting import (ACTIVATION_FLOPS, Counts, WeightSharing, activation_bytes,
-                       activation_counts, batchnorm_counts, conv2d_counts, linear_counts,
-                       pool2d_counts, subsample2d_counts, weight_sharing)
+from .counting import (ACTIVATION_FLOPS, NORM_FLOPS, Counts, WeightSharing, activation_bytes,
+                       activation_counts, adaptive_pool2d_counts, batchnorm_counts,
+                       conv2d_counts, conv_transpose2d_counts, linear_counts,
+                       lp_pool2d_counts, norm_counts, pool2d_counts, subsample2d_counts,
+                       weight_sharing)
 from .receptive import INPUT_FIELD, ReceptiveField, coverage_map, receptive_field_step
-from .netspec import (CONNECTION_TABLES, LECUN_C3, Activation, BatchNorm, Conv, Dense,
-                      Flatten, Input, Network, Pool, Subsample, architecture_pattern,
+from .netspec import (CONNECTION_TABLES, LECUN_C3, Activation, AdaptivePool, BatchNorm, Conv,
+                      Deconv, Dense, Flatten, Input, LPPool, Network, Norm, Pool, Subsample,
+                      architecture_pattern,
                       format_layer, format_network, parse_network, pattern_of)
 from .networks import (BUILTIN as BUILTIN_NETWORKS, get_network, layer_counts, layer_names,
                        network_counts, output_shapes, receptive_fields, summarize)
@@ -92,10 +95,12 @@ __all__ = [
     # counts, receptive fields, networks
     "ACTIVATION_FLOPS", "Counts", "WeightSharing", "activation_bytes", "activation_counts",
     "batchnorm_counts", "conv2d_counts", "linear_counts", "pool2d_counts",
-    "subsample2d_counts", "weight_sharing",
+    "subsample2d_counts", "weight_sharing", "NORM_FLOPS", "adaptive_pool2d_counts",
+    "conv_transpose2d_counts", "lp_pool2d_counts", "norm_counts",
     "INPUT_FIELD", "ReceptiveField", "coverage_map", "receptive_field_step",
     "CONNECTION_TABLES", "LECUN_C3", "Activation", "BatchNorm", "Conv", "Dense", "Flatten",
-    "Input", "Network", "Pool", "Subsample", "architecture_pattern", "format_layer",
+    "Input", "Network", "Pool", "Subsample", "architecture_pattern",
+    "AdaptivePool", "Deconv", "LPPool", "Norm", "format_layer",
     "format_network", "parse_network", "pattern_of",
     "BUILTIN_NETWORKS", "get_network", "layer_counts", "layer_names", "network_counts",
     "output_shapes", "receptive_fields", "summarize",

@@ -117,6 +117,66 @@ def conv2d_counts(input_shape, out_channels, kernel_size, stride=1, padding=0, d
                   (weights + (k if bias else 0)) * ho * wo)
 
 
+def _deconv_edges(size: int, kernel: int, stride: int, pad: int, dilation: int,
+                  out: int) -> int:
+    """(input index, tap) pairs of one axis of a transposed conv whose output index
+    i*s - p + t*d falls inside [0, out): the products that reach the output."""
+    o = np.arange(size)[:, None] * stride - pad + np.arange(kernel)[None, :] * dilation
+    return int(((o >= 0) & (o < out)).sum())
+
+
+def _deconv_out(hw, kernel, st, pads, extra, dil, func) -> tuple[int, int]:
+    if any(e >= max(s, d) for e, s, d in zip(extra, st, dil)):
+        raise ValueError(f"{func}: output_padding={extra} must be smaller than either the "
+                         f"stride {st} or the dilation {dil} on every axis (as torch)")
+    out = tuple((i - 1) * s - 2 * p + d * (k - 1) + e + 1
+                for i, s, p, d, k, e in zip(hw, st, pads, dil, kernel, extra))
+    if min(out) < 1:
+        raise ValueError(f"{func}: the output would be empty: {out} from input {hw}, "
+                         f"kernel {kernel}, stride {st}, padding {pads}, dilation {dil}")
+    return out
+
+
+def conv_transpose2d_counts(input_shape, out_channels, kernel_size, stride=1, padding=0,
+                            output_padding=0, dilation=1, groups=1, bias=True, batch=1,
+                            input_grad=True) -> Counts:
+    """Counts of nn.ConvTranspose2d(C, out_channels, kernel_size, stride, padding,
+    output_padding, groups, bias, dilation) on an input (C, H, W) -> (K, Ho, Wo),
+    Ho = (H - 1)*s - 2p + d*(kH - 1) + output_padding + 1.
+
+    params = C * (K/groups) * kH * kW (+ K bias)         (weight (C, K/groups, kH, kW))
+    macs = N * C * (K/groups) * kH * kW * H * W           every input pixel times every tap
+    (the products that land in the cropped padding are counted, as a conv's products with
+    padding zeros are: col2im computes them). Backward: grad_x is a conv (macs again),
+    grad_weight macs, grad_bias 1 add per output. connections = the input -> output edges
+    that land inside the output (exact, axis by axis) + K*Ho*Wo bias edges.
+    FlopCounterMode: 2*macs forward; backward 2*macs (grad_x) + 2*macs*groups (its
+    grad_weight formula ignores groups, as for conv).
+    Example: (16, 8, 8), 8@4x4, stride 2, padding 1 -> (8, 16, 16); 16*8*16 + 8 = 2056
+    parameters, 16*8*16 * 8*8 = 131072 MACs.
+    """
+    func = "conv_transpose2d_counts"
+    c, h, w = _chw(input_shape, func)
+    _flags(func, bias=bias, input_grad=input_grad)
+    k = positive_int(out_channels, "out_channels", func)
+    kernel = pair(kernel_size, "kernel_size", func, 1)
+    st, dil = pair(stride, "stride", func, 1), pair(dilation, "dilation", func, 1)
+    pads, extra = pair(padding, "padding", func, 0), pair(output_padding, "output_padding",
+                                                          func, 0)
+    groups = positive_int(groups, "groups", func)
+    taps = sum(_taps(c, k, groups, None, func)) * kernel[0] * kernel[1]   # C * K/groups * k*k
+    ho, wo = _deconv_out((h, w), kernel, st, pads, extra, dil, func)
+    n = positive_int(batch, "batch", func)
+    macs, outputs = n * taps * h * w, k * ho * wo
+    bias_adds = n * outputs if bias else 0
+    grad_x = 2 * macs if input_grad else 0
+    edges = taps // (kernel[0] * kernel[1]) * math.prod(_deconv_edges(*a) for a in zip((h, w), kernel, st, pads, dil,
+                                                              (ho, wo)))
+    return Counts((k, ho, wo), taps + (k if bias else 0), macs, 2 * macs + bias_adds,
+                  grad_x + 2 * macs + bias_adds, 2 * macs, grad_x + 2 * macs * groups,
+                  edges + (outputs if bias else 0))
+
+
 def _window_out(input_shape, kernel_size, stride, padding, func):
     c, h, w = _chw(input_shape, func)
     kernel = pair(kernel_size, "kernel_size", func, 1)
@@ -149,6 +209,59 @@ def pool2d_counts(input_shape, kernel_size, stride=None, padding=0, mode="max", 
     else:
         fwd, bwd = outputs * window, outputs * (window + 1)
     return Counts((c, ho, wo), 0, 0, fwd, bwd if input_grad else 0, 0, 0,
+                  window * c * ho * wo)
+
+
+def _bin_taps(n: int, m: int) -> int:
+    """Sum of the sizes of the m adaptive bins [floor(i*n/m), ceil((i+1)*n/m)) of an axis
+    of length n (pooling_adaptive.adaptive_bins); bins may overlap, so this can exceed n."""
+    i = np.arange(m)
+    return int((-((-(i + 1) * n) // m) - (i * n) // m).sum())
+
+
+def adaptive_pool2d_counts(input_shape, output_size, mode="avg", batch=1,
+                           input_grad=True) -> Counts:
+    """Counts of nn.AdaptiveAvgPool2d / nn.AdaptiveMaxPool2d(output_size) on (C, H, W)
+    -> (C, oh, ow). The bins vary in size, so the counts sum them: taps = (sum of the row
+    bins' sizes) * (sum of the column bins' sizes) per channel. As pool2d_counts, per bin
+    of t taps: max t - 1 comparisons forward, 1 add backward; avg t - 1 adds and 1
+    division forward, 1 division and t adds backward. connections = C * taps. No
+    parameters, no MACs; FlopCounterMode counts 0.
+    Example: (512, 7, 7) avg to 1x1: 512 * 49 = 25088 flops forward, 25600 backward.
+    """
+    func = "adaptive_pool2d_counts"
+    c, h, w = _chw(input_shape, func)
+    _flags(func, input_grad=input_grad)
+    oh, ow = pair(output_size, "output_size", func, 1)
+    if mode not in ("max", "avg"):
+        raise ValueError(f"{func}: mode must be 'max' or 'avg', got {mode!r}")
+    n = positive_int(batch, "batch", func)
+    taps, outputs = c * _bin_taps(h, oh) * _bin_taps(w, ow), c * oh * ow
+    fwd, bwd = (taps - outputs, outputs) if mode == "max" else (taps, taps + outputs)
+    return Counts((c, oh, ow), 0, 0, n * fwd, n * bwd if input_grad else 0, 0, 0, taps)
+
+
+def lp_pool2d_counts(input_shape, norm_type, kernel_size, stride=None, batch=1,
+                     input_grad=True) -> Counts:
+    """Counts of nn.LPPool2d(norm_type, kernel_size, stride) (floor mode, no padding) on
+    (C, H, W): y = (sum over the window of x^p)^(1/p). Per output of a k*k window:
+    forward k*k powers, k*k - 1 adds and 1 root = 2*k*k flops (torch's k * mean(x^p)
+    form's divide and multiply cancel and are not counted; powers are counted per window,
+    as a conv's products are); backward (input_grad only) y^(1-p) and its product with
+    the upstream gradient, then per tap x^(p-1), 1 multiply and 1 add = 3*k*k + 2.
+    connections = k*k * C * Ho * Wo. No parameters, no MACs; FlopCounterMode counts 0.
+    Example: p=2, 2x2/2 on (6, 28, 28) -> (6, 14, 14), 8 * 1176 = 9408 flops.
+    """
+    func = "lp_pool2d_counts"
+    _flags(func, input_grad=input_grad)
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or \
+            not 0 < norm_type < math.inf:
+        raise ValueError(f"{func}: norm_type must be a positive finite number, got "
+                         f"{norm_type!r}")
+    c, ho, wo, window = _window_out(input_shape, kernel_size, stride, 0, func)
+    outputs = positive_int(batch, "batch", func) * c * ho * wo
+    bwd = outputs * (3 * window + 2) if input_grad else 0
+    return Counts((c, ho, wo), 0, 0, outputs * 2 * window, bwd, 0, 0,
                   window * c * ho * wo)
 
 
@@ -196,6 +309,57 @@ def batchnorm_counts(input_shape, batch=1, input_grad=True) -> Counts:
     elements = positive_int(batch, "batch", "batchnorm_counts") * math.prod(shape)
     bwd = elements * (3 + (1 if input_grad else 0))
     return Counts(shape, 2 * shape[0], elements, 2 * elements, bwd, 0, 0,
+                  2 * math.prod(shape))
+
+
+# Operations of group / layer / instance norm (a sum, product, division, square root or
+# reciprocal counts as 1), per element and per normalised set of M elements:
+#   forward   per element: mean 1 add; variance 3 (subtract, square, add); normalise 1
+#             (times 1/s); affine 2 (one MAC)                                        -> 7
+#             per set: mean and variance divisions by M, + eps, sqrt, reciprocal     -> 5
+#   backward  per element: grad_gamma 2 (multiply, add), grad_beta 1; with input_grad
+#             8 more: gh = g * gamma, sum(gh), gh * xh, its sum, xh * mean, 2 subtractions,
+#             times 1/s; per set (input_grad): the 2 means' divisions by M
+NORM_FLOPS = {"forward": (7, 5), "params_backward": (3, 0), "input_backward": (8, 2)}
+NORM_KINDS = ("group", "layer", "instance")
+
+
+def _norm_sets(kind: str, shape, num_groups: int, func: str) -> tuple[int, int]:
+    """(sets per sample, elements per set) of one norm on (C, H, W), refusing what torch
+    refuses in training (one value per set)."""
+    c, h, w = shape
+    if kind == "group" and c % num_groups:
+        raise ValueError(f"{func}: num_groups={num_groups} must divide the channels C={c}")
+    sets = {"group": num_groups, "layer": 1, "instance": c}[kind]
+    if c * h * w // sets <= 1:
+        raise ValueError(f"{func}: {kind} norm on {shape} normalises single values "
+                         f"(torch refuses: expected more than 1 value per set)")
+    return sets, c * h * w // sets
+
+
+def norm_counts(input_shape, kind, num_groups=1, batch=1, input_grad=True) -> Counts:
+    """Counts of nn.GroupNorm(num_groups, C), nn.LayerNorm([C, H, W]) or
+    nn.InstanceNorm2d(C, affine=True) (batch statistics) on (C, H, W).
+
+    params: 2C (gamma, beta per channel), layer norm 2*C*H*W (elementwise affine).
+    Unlike batch norm (folded to a*x + b), the statistics are per sample, so they are
+    counted: NORM_FLOPS per element and per normalised set (group: N*G sets of C/G*H*W,
+    layer: N sets of C*H*W, instance: N*C sets of H*W). macs = the affine map, 1 per
+    element. connections = 2 per element (as batchnorm_counts). FlopCounterMode counts 0.
+    Example: GN 2 on (4, 2, 2), batch 1: 16 elements, 2 sets: forward 7*16 + 5*2 = 122.
+    """
+    func = "norm_counts"
+    shape = _chw(input_shape, func)
+    _flags(func, input_grad=input_grad)
+    if kind not in NORM_KINDS:
+        raise ValueError(f"{func}: kind must be one of {NORM_KINDS}, got {kind!r}")
+    sets, size = _norm_sets(kind, shape, positive_int(num_groups, "num_groups", func), func)
+    n = positive_int(batch, "batch", func)
+    elements, sets = n * sets * size, n * sets
+    (fe, fs), (pe, _), (ie, is_) = (NORM_FLOPS[k] for k in NORM_FLOPS)
+    bwd = pe * elements + ((ie * elements + is_ * sets) if input_grad else 0)
+    params = 2 * (math.prod(shape) if kind == "layer" else shape[0])
+    return Counts(shape, params, elements, fe * elements + fs * sets, bwd, 0, 0,
                   2 * math.prod(shape))
 
 

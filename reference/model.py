@@ -22,7 +22,8 @@ for C3's masked maps, the live inputs of that map):
   'msra'   N(0, 2/fan_in) weights, zero biases (He; the documents' InitialMethod.MSRA)
   'lecun'  U(-2.4/fan_in, 2.4/fan_in) weights, zero biases (LeCun et al. 1998, app. C)
 Subsampling coefficients are weights with fan_in = k*k; batch norm starts at gamma = 1,
-beta = 0, running mean 0, running variance 1.
+beta = 0, running mean 0, running variance 1, and group / layer / instance norm at gamma = 1,
+beta = 0. A transposed conv's fan_in is (K / groups) * kH * kW, as torch computes it.
 """
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ import numpy as np
 
 from .dense import sgd_step
 from .losses import cross_entropy, cross_entropy_backward
-from .model_layers import (ActivationLayer, BatchNormLayer, ConvLayer, DenseLayer,
-                           FlattenLayer, PoolLayer, SubsampleLayer, TrainableLayer)
+from .model_layers import (ActivationLayer, AdaptivePoolLayer, BatchNormLayer, ConvLayer,
+                           DeconvLayer, DenseLayer, FlattenLayer, LPPoolLayer, NormLayer,
+                           PoolLayer, SubsampleLayer, TrainableLayer)
 from . import netspec as ns
 from .networks import get_network, layer_names, output_shapes
 
@@ -153,10 +155,31 @@ def _conv(spec: ns.Conv, shape, rng, scheme, dtype, name):
                   mask, name)
 
 
+def _deconv(spec: ns.Deconv, shape, rng, scheme, dtype, name):
+    """Weight (C_in, K / groups, kH, kW); fan_in = (K / groups) * kH * kW, as torch's
+    ConvTranspose2d computes it (from the weight's axis 1)."""
+    kg = spec.out_channels // spec.groups
+    fan = kg * spec.kernel_size[0] * spec.kernel_size[1]
+    weight = _draw(rng, (shape[0], kg) + spec.kernel_size, fan, scheme, dtype)
+    bias = _draw(rng, (spec.out_channels,), fan, scheme, dtype, True) if spec.bias else None
+    return DeconvLayer(weight, bias, spec.stride, spec.padding, spec.output_padding,
+                       spec.groups, spec.dilation, name)
+
+
+def _pooling(spec, name) -> TrainableLayer:
+    if isinstance(spec, ns.Pool):
+        return PoolLayer(spec.kernel_size, spec.stride, spec.padding, spec.mode, name)
+    if isinstance(spec, ns.LPPool):
+        return LPPoolLayer(spec.norm_type, spec.kernel_size, spec.stride, name)
+    return AdaptivePoolLayer(spec.output_size, spec.mode, name)
+
+
 def _layer(spec, shape, rng, scheme, dtype, name) -> TrainableLayer:
     """The trainable layer for one netspec layer on per-sample input `shape`."""
     if isinstance(spec, ns.Conv):
         return _conv(spec, shape, rng, scheme, dtype, name)
+    if isinstance(spec, ns.Deconv):
+        return _deconv(spec, shape, rng, scheme, dtype, name)
     if isinstance(spec, ns.Dense):
         fan = math.prod(shape)
         w = _draw(rng, (spec.out_features, fan), fan, scheme, dtype)
@@ -170,11 +193,15 @@ def _layer(spec, shape, rng, scheme, dtype, name) -> TrainableLayer:
         c = shape[0]
         coef = _draw(rng, (c,), kh * kw, scheme, dtype)
         return SubsampleLayer(coef, _draw(rng, (c,), kh * kw, scheme, dtype, True), kh, name)
-    if isinstance(spec, ns.Pool):
-        return PoolLayer(spec.kernel_size, spec.stride, spec.padding, spec.mode, name)
+    if isinstance(spec, (ns.Pool, ns.LPPool, ns.AdaptivePool)):
+        return _pooling(spec, name)
     if isinstance(spec, ns.BatchNorm):
         ones, zeros = np.ones(shape[0], dtype), np.zeros(shape[0], dtype)
         return BatchNormLayer(ones, zeros.copy(), zeros.copy(), ones.copy(), name=name)
+    if isinstance(spec, ns.Norm):
+        affine = shape if spec.kind == "layer" else shape[:1]
+        return NormLayer(spec.kind, np.ones(affine, dtype), np.zeros(affine, dtype),
+                         spec.num_groups, name)
     if isinstance(spec, ns.Activation):
         return ActivationLayer(spec.kind, name)
     if isinstance(spec, ns.Flatten):

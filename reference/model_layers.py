@@ -11,7 +11,8 @@ not trained: batch norm's running statistics), `forward(x, training)` which cach
 
 The maths is the reference's: conv2d / conv2d_backward (B4-B7, C7-C11), max_pool2d /
 avg_pool2d (C12, C13), lenet_subsample (C14), batch_norm (C15), activations (C6), dense
-(C1, C4). Layers never modify an array in place: `Sequential.sgd_step` swaps in new arrays.
+(C1, C4), and beyond the documents conv_transpose2d, group / layer / instance norm,
+adaptive and Lp pooling. Layers never modify an array in place: `Sequential.sgd_step` swaps in new arrays.
 """
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from . import activations as act
 from .batchnorm import batch_norm, batch_norm_backward, batch_norm_running_stats
 from .conv import conv2d
 from .conv_backward import conv2d_backward
+from .conv_transpose import conv_transpose2d, conv_transpose2d_backward
+from .normalization import (group_norm, group_norm_backward, instance_norm,
+                            instance_norm_backward, layer_norm, layer_norm_backward)
+from .pooling_adaptive import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward,
+                               adaptive_max_pool2d, adaptive_max_pool2d_backward, lp_pool2d,
+                               lp_pool2d_backward)
 from .dense import dense, dense_backward
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .pooling_documents import lenet_subsample, lenet_subsample_backward
@@ -209,3 +216,99 @@ class BatchNormLayer(TrainableLayer):
         gx, gw, gb = batch_norm_backward(grad_out, self._x, *self._cached)
         self.grads.update(weight=gw, bias=gb)
         return gx
+
+
+class DeconvLayer(TrainableLayer):
+    """out = conv_transpose2d(x, weight, bias, ...): x (N, C_in, H, W), weight (C_in,
+    C_out // groups, kH, kW), bias (C_out,) -> (N, C_out, Ho, Wo)."""
+
+    def __init__(self, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                 dilation=1, name=""):
+        super().__init__(name)
+        self.kw = {"stride": stride, "padding": padding, "output_padding": output_padding,
+                   "groups": groups, "dilation": dilation}
+        self.params["weight"] = weight
+        if bias is not None:
+            self.params["bias"] = bias
+
+    def forward(self, x, training=True):
+        self._x = x
+        return conv_transpose2d(x, self.params["weight"], self.params.get("bias"), **self.kw)
+
+    def backward(self, grad_out):
+        gx, gw, gb = conv_transpose2d_backward(grad_out, self._x, self.params["weight"],
+                                               self.params.get("bias"), **self.kw)
+        self.grads["weight"] = gw
+        if gb is not None:
+            self.grads["bias"] = gb
+        return gx
+
+
+_NORMS = {"group": (group_norm, group_norm_backward),
+          "layer": (layer_norm, layer_norm_backward),
+          "instance": (instance_norm, instance_norm_backward)}
+
+
+class NormLayer(TrainableLayer):
+    """Group, layer or instance norm of x (N, C, H, W) with gamma `weight` and beta `bias`
+    ((C,), layer norm (C, H, W)); statistics from the batch in training and evaluation
+    alike (torch's GroupNorm, LayerNorm and InstanceNorm2d without running statistics)."""
+
+    def __init__(self, kind: str, weight, bias, num_groups=1, name=""):
+        super().__init__(name)
+        if kind not in _NORMS:
+            raise ValueError(f"NormLayer: kind must be one of {tuple(_NORMS)}, got {kind!r}")
+        self.kind, self.num_groups = kind, num_groups
+        self.params.update(weight=weight, bias=bias)
+
+    def _args(self, x):
+        p = self.params
+        if self.kind == "group":
+            return (x, self.num_groups, p["weight"], p["bias"])
+        if self.kind == "layer":
+            return (x, x.shape[1:], p["weight"], p["bias"])
+        return (x, None, None, p["weight"], p["bias"])
+
+    def forward(self, x, training=True):
+        self._x = x
+        return _NORMS[self.kind][0](*self._args(x))
+
+    def backward(self, grad_out):
+        gx, gw, gb = _NORMS[self.kind][1](grad_out, *self._args(self._x))
+        self.grads.update(weight=gw, bias=gb)
+        return gx
+
+
+class AdaptivePoolLayer(TrainableLayer):
+    """adaptive_avg_pool2d / adaptive_max_pool2d of x (N, C, H, W) to (N, C, oh, ow)."""
+
+    def __init__(self, output_size, mode="avg", name=""):
+        super().__init__(name)
+        if mode not in ("max", "avg"):
+            raise ValueError(f"AdaptivePoolLayer: mode must be 'max' or 'avg', got {mode!r}")
+        self.output_size, self.mode = output_size, mode
+
+    def forward(self, x, training=True):
+        self._x = x
+        pool = adaptive_max_pool2d if self.mode == "max" else adaptive_avg_pool2d
+        return pool(x, self.output_size)
+
+    def backward(self, grad_out):
+        back = adaptive_max_pool2d_backward if self.mode == "max" else \
+            adaptive_avg_pool2d_backward
+        return back(grad_out, self._x, self.output_size)
+
+
+class LPPoolLayer(TrainableLayer):
+    """lp_pool2d: (sum of x^p over each window)^(1/p), x (N, C, H, W), floor mode."""
+
+    def __init__(self, norm_type, kernel_size, stride, name=""):
+        super().__init__(name)
+        self.args = (norm_type, kernel_size, stride)
+
+    def forward(self, x, training=True):
+        self._x = x
+        return lp_pool2d(x, *self.args)
+
+    def backward(self, grad_out):
+        return lp_pool2d_backward(grad_out, self._x, *self.args)

@@ -14,9 +14,18 @@ Grammar (keywords are case-insensitive; `a[xb]` means a square `a` or a pair `a 
     network := "INPUT" C x H x W  ("->" item)*         (also H x W, meaning C = 1)
     item    := [NAME ":"] layer  |  "[" item ("->" item)* "]" "*" COUNT
     CONV K@k[xk][/s[xs]][+p[xp]] [dil=d] [groups=g] [nobias] [table=NAME]
+    DECONV K@k[xk][/s[xs]][+p[xp]] [outpad=a[xb]] [dil=d] [groups=g] [nobias]
+                                    transposed conv (nn.ConvTranspose2d); outpad is its
+                                    output_padding (< stride or dilation, as torch requires)
     POOL | MAXPOOL | AVGPOOL  k[xk][/s[xs]][+p[xp]]      (stride defaults to the kernel)
+    LPPOOL p=P k[xk][/s[xs]]        power-average pooling (nn.LPPool2d, P > 0, no padding)
+    ADAPTIVEAVG | ADAPTIVEMAX h[xw] adaptive pooling to an h x w output
     SUBSAMPLE k[xk][/s[xs]]         LeNet's trainable subsampling: coef * sum(window) + bias
     FC n [nobias]                   a flatten is implied before it
+    GN G                            group norm, G groups (nn.GroupNorm(G, C), affine)
+    LN | IN                         layer norm over (C, H, W) (nn.LayerNorm([C, H, W]),
+                                    elementwise affine); instance norm (nn.InstanceNorm2d(C,
+                                    affine=True), batch statistics)
     RELU | TANH | SIGMOID | SOFTMAX | BN | FLATTEN
 
 `table=NAME` names a partial input->output channel connection table (CONNECTION_TABLES),
@@ -56,11 +65,42 @@ class Conv:
 
 
 @dataclass(frozen=True)
+class Deconv:
+    """A transposed convolution (nn.ConvTranspose2d): weight (C_in, K / groups, kH, kW)."""
+    out_channels: int
+    kernel_size: Pair
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    output_padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class Pool:
     kernel_size: Pair
     stride: Pair
     padding: Pair = (0, 0)
     mode: str = "max"                    # "max" or "avg" (floor mode; avg counts padding)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class LPPool:
+    """(sum of x^p over the window)^(1/p) (nn.LPPool2d, floor mode, no padding)."""
+    norm_type: float
+    kernel_size: Pair
+    stride: Pair
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class AdaptivePool:
+    """Adaptive pooling to a fixed output size (nn.AdaptiveAvgPool2d / AdaptiveMaxPool2d)."""
+    output_size: Pair
+    mode: str = "avg"                    # "avg" or "max"
     name: str = ""
 
 
@@ -84,6 +124,16 @@ class BatchNorm:
 
 
 @dataclass(frozen=True)
+class Norm:
+    """Per-sample normalisation with a learnt affine map: 'group' (num_groups groups of
+    channels), 'layer' (all of C, H, W; gamma and beta of shape (C, H, W)) or 'instance'
+    (each channel's plane; gamma and beta per channel)."""
+    kind: str                            # 'group', 'layer', 'instance'
+    num_groups: int = 1                  # 'group' only
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class Activation:
     kind: str                            # 'relu', 'tanh', 'sigmoid', 'softmax'
     name: str = ""
@@ -95,7 +145,8 @@ class Flatten:
 
 
 # Any one layer spec (the trainable layers built from them are model_layers.*Layer).
-LayerSpec = Conv | Pool | Subsample | Dense | BatchNorm | Activation | Flatten
+LayerSpec = (Conv | Deconv | Pool | LPPool | AdaptivePool | Subsample | Dense | BatchNorm
+             | Norm | Activation | Flatten)
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax")
 
 
@@ -106,7 +157,11 @@ class Network:
     name: str = ""
 
 
-LAYER_TYPES = (Conv, Pool, Subsample, Dense, BatchNorm, Activation, Flatten)
+LAYER_TYPES = (Conv, Deconv, Pool, LPPool, AdaptivePool, Subsample, Dense, BatchNorm, Norm,
+               Activation, Flatten)
+# Layers that need a (C, H, W) map (not the (F,) features after FC or FLATTEN).
+SPATIAL_TYPES = (Conv, Deconv, Pool, LPPool, AdaptivePool, Subsample, Norm)
+NORM_KEYWORDS = {"GN": "group", "LN": "layer", "IN": "instance"}
 
 
 def check_network(net, func: str) -> Network:
@@ -147,28 +202,68 @@ def _geometry(text: str, arg: str):
     return kernel, stride, pad or (0, 0)
 
 
-def _conv(text: str, args: list[str], name: str) -> Conv:
-    m = re.match(r"^(\d+)@(.+)$", args[0]) if args else None
-    if not m:
-        _fail(text, "expected CONV K@k[xk][/s][+p]")
-    kernel, stride, pad = _geometry(text, m.group(2))
-    opts = {"dilation": (1, 1), "groups": 1, "bias": True, "table": None}
-    for opt in args[1:]:
+def _conv_options(text: str, kind: str, opts: list[str]) -> dict:
+    """CONV's and DECONV's options: dil=d, groups=g, nobias, and table=NAME (CONV) or
+    outpad=a[xb] (DECONV)."""
+    extra = "table" if kind == "CONV" else "outpad"
+    out = {"dilation": (1, 1), "groups": 1, "bias": True}
+    for opt in opts:
         key, _, val = opt.partition("=")
         if opt == "nobias":
-            opts["bias"] = False
-        elif key == "dil" and re.fullmatch(_AXB, val):
-            opts["dilation"] = _pair(*re.fullmatch(_AXB, val).groups())
+            out["bias"] = False
+        elif key in ("dil", extra) and key != "table" and re.fullmatch(_AXB, val):
+            out["dilation" if key == "dil" else "output_padding"] = \
+                _pair(*re.fullmatch(_AXB, val).groups())
         elif key == "groups" and val.isdigit():
-            opts["groups"] = int(val)
-        elif key == "table" and val in CONNECTION_TABLES:
-            opts["table"] = val
+            out["groups"] = int(val)
+        elif key == extra == "table" and val in CONNECTION_TABLES:
+            out["table"] = val
         else:
-            _fail(text, f"unknown CONV option {opt!r} (dil=d, groups=g, nobias, "
-                        f"table={'|'.join(CONNECTION_TABLES)})")
-    if int(m.group(1)) < 1 or opts["groups"] < 1 or min(opts["dilation"]) < 1:
+            last = f"table={'|'.join(CONNECTION_TABLES)}" if extra == "table" else \
+                "outpad=a[xb]"
+            _fail(text, f"unknown {kind} option {opt!r} (dil=d, groups=g, nobias, {last})")
+    if out["groups"] < 1 or min(out["dilation"]) < 1:
         _fail(text, "channels, groups and dilation must be >= 1")
+    return out
+
+
+def _conv(text: str, args: list[str], name: str, kind: str = "CONV"):
+    """CONV K@k[xk][/s][+p] [options] or DECONV (the same, with outpad= for table=)."""
+    m = re.match(r"^(\d+)@(.+)$", args[0]) if args else None
+    if not m:
+        _fail(text, f"expected {kind} K@k[xk][/s][+p]")
+    kernel, stride, pad = _geometry(text, m.group(2))
+    if int(m.group(1)) < 1:
+        _fail(text, "channels, groups and dilation must be >= 1")
+    if kind == "DECONV":
+        opts = _conv_options(text, kind, args[1:])
+        return Deconv(int(m.group(1)), kernel, stride or (1, 1), pad, name=name, **opts)
+    opts = {"table": None, **_conv_options(text, kind, args[1:])}
     return Conv(int(m.group(1)), kernel, stride or (1, 1), pad, name=name, **opts)
+
+
+def _lp_pool(text: str, args: list[str], name: str) -> LPPool:
+    """LPPOOL p=P k[xk][/s[xs]]: P a positive number (2, 1.5)."""
+    m = re.fullmatch(r"p=(\d+(?:\.\d+)?)", args[0]) if len(args) == 2 else None
+    if not m or float(m.group(1)) <= 0:
+        _fail(text, "expected LPPOOL p=P k[xk][/s[xs]] with P > 0")
+    kernel, stride, pad = _geometry(text, args[1])
+    if pad != (0, 0):
+        _fail(text, "LPPOOL takes no padding (as nn.LPPool2d)")
+    p = float(m.group(1))
+    return LPPool(int(p) if p.is_integer() else p, kernel, stride or kernel, name)
+
+
+def _shaped(text: str, kind: str, args: list[str], name: str):
+    """The layers with a size argument: GN G, ADAPTIVEAVG / ADAPTIVEMAX h[xw]."""
+    if kind == "GN":
+        if len(args) != 1 or not args[0].isdigit() or int(args[0]) < 1:
+            _fail(text, "expected GN G (the number of groups, >= 1)")
+        return Norm("group", int(args[0]), name)
+    m = re.fullmatch(_AXB, args[0]) if len(args) == 1 else None
+    if not m or min(_pair(*m.groups())) < 1:
+        _fail(text, f"expected {kind} h[xw] (the output size, >= 1)")
+    return AdaptivePool(_pair(*m.groups()), kind[len("ADAPTIVE"):].lower(), name)
 
 
 def _layer(text: str):
@@ -179,8 +274,12 @@ def _layer(text: str):
     if not words:
         _fail(text, "empty layer")
     kind, args = words[0].upper(), [w.lower() for w in words[1:]]
-    if kind == "CONV":
-        return _conv(text, args, name)
+    if kind in ("CONV", "DECONV"):
+        return _conv(text, args, name, kind)
+    if kind == "LPPOOL":
+        return _lp_pool(text, args, name)
+    if kind in ("GN", "ADAPTIVEAVG", "ADAPTIVEMAX"):
+        return _shaped(text, kind, args, name)
     if kind in ("POOL", "MAXPOOL", "AVGPOOL", "SUBSAMPLE"):
         if len(args) != 1:
             _fail(text, f"expected {kind} k[xk][/s][+p]")
@@ -201,6 +300,8 @@ def _layer(text: str):
         return Activation(kind.lower(), name)
     if kind in ("BN", "FLATTEN"):
         return BatchNorm(name) if kind == "BN" else Flatten(name)
+    if kind in ("LN", "IN"):
+        return Norm(NORM_KEYWORDS[kind], 1, name)
     _fail(text, f"unknown layer {kind!r}")
 
 
@@ -280,26 +381,42 @@ def _axb(p: Pair) -> str:
     return f"{p[0]}" if p[0] == p[1] else f"{p[0]}x{p[1]}"
 
 
+def _format_conv(layer, prefix: str) -> str:
+    k, kind = layer.kernel_size, "CONV" if isinstance(layer, Conv) else "DECONV"
+    s = "" if layer.stride == (1, 1) else f"/{_axb(layer.stride)}"
+    p = "" if layer.padding == (0, 0) else f"+{_axb(layer.padding)}"
+    opts = [f"outpad={_axb(layer.output_padding)}"] \
+        if kind == "DECONV" and layer.output_padding != (0, 0) else []
+    opts += [f"dil={_axb(layer.dilation)}"] if layer.dilation != (1, 1) else []
+    opts += [f"groups={layer.groups}"] if layer.groups != 1 else []
+    opts += [] if layer.bias else ["nobias"]
+    opts += [f"table={layer.table}"] if kind == "CONV" and layer.table else []
+    return " ".join([f"{prefix}{kind} {layer.out_channels}@{k[0]}x{k[1]}{s}{p}"] + opts)
+
+
+def _format_window(layer, prefix: str) -> str:
+    kind = {Subsample: "SUBSAMPLE", LPPool: "LPPOOL"}.get(type(layer)) or \
+        {"max": "POOL", "avg": "AVGPOOL"}[layer.mode]
+    pad = getattr(layer, "padding", (0, 0))
+    s = "" if layer.stride == layer.kernel_size else f"/{_axb(layer.stride)}"
+    p = "" if pad == (0, 0) else f"+{_axb(pad)}"
+    norm = f" p={layer.norm_type:g}" if isinstance(layer, LPPool) else ""
+    return f"{prefix}{kind}{norm} {_axb(layer.kernel_size)}{s}{p}"
+
+
 def format_layer(layer) -> str:
     """The one-line form of one layer (inverse of the parser)."""
     check_layer(layer, "format_layer")
     prefix = f"{layer.name}:" if layer.name else ""
-    if isinstance(layer, Conv):
-        k = layer.kernel_size
-        s = "" if layer.stride == (1, 1) else f"/{_axb(layer.stride)}"
-        p = "" if layer.padding == (0, 0) else f"+{_axb(layer.padding)}"
-        opts = [f"dil={_axb(layer.dilation)}"] if layer.dilation != (1, 1) else []
-        opts += [f"groups={layer.groups}"] if layer.groups != 1 else []
-        opts += [] if layer.bias else ["nobias"]
-        opts += [f"table={layer.table}"] if layer.table else []
-        return " ".join([f"{prefix}CONV {layer.out_channels}@{k[0]}x{k[1]}{s}{p}"] + opts)
-    if isinstance(layer, (Pool, Subsample)):
-        kind = "SUBSAMPLE" if isinstance(layer, Subsample) else \
-            {"max": "POOL", "avg": "AVGPOOL"}[layer.mode]
-        pad = getattr(layer, "padding", (0, 0))
-        s = "" if layer.stride == layer.kernel_size else f"/{_axb(layer.stride)}"
-        p = "" if pad == (0, 0) else f"+{_axb(pad)}"
-        return f"{prefix}{kind} {_axb(layer.kernel_size)}{s}{p}"
+    if isinstance(layer, (Conv, Deconv)):
+        return _format_conv(layer, prefix)
+    if isinstance(layer, (Pool, Subsample, LPPool)):
+        return _format_window(layer, prefix)
+    if isinstance(layer, AdaptivePool):
+        return f"{prefix}ADAPTIVE{layer.mode.upper()} {_axb(layer.output_size)}"
+    if isinstance(layer, Norm):
+        kind = {v: k for k, v in NORM_KEYWORDS.items()}[layer.kind]
+        return prefix + kind + (f" {layer.num_groups}" if layer.kind == "group" else "")
     if isinstance(layer, Dense):
         return f"{prefix}FC {layer.out_features}" + ("" if layer.bias else " nobias")
     if isinstance(layer, Activation):
@@ -343,10 +460,13 @@ def _pattern(n, m, k, input, conv, pool, fc) -> str:
 
 def pattern_of(net: Network) -> tuple[tuple[int, ...], int]:
     """Read (N per block, K) back from a network of the pattern above; elementwise layers
-    (activations, BN, FLATTEN) are ignored. Raises ValueError when it does not fit."""
+    (activations, BN, GN, LN, IN, FLATTEN) are ignored, every pooling counts as the POOL.
+    Raises ValueError when it does not fit (a DECONV never does)."""
     check_network(net, "pattern_of")
     kinds = [type(l).__name__ for l in net.layers
-             if isinstance(l, (Conv, Pool, Subsample, Dense))]
+             if isinstance(l, (Conv, Deconv, Pool, LPPool, AdaptivePool, Subsample, Dense))]
+    if "Deconv" in kinds:
+        raise ValueError(f"pattern_of: the pattern has no transposed conv, got {kinds}")
     first_fc = kinds.index("Dense") if "Dense" in kinds else len(kinds)
     body, tail, blocks, count = kinds[:first_fc], kinds[first_fc:], [], 0
     if any(t != "Dense" for t in tail):

@@ -21,9 +21,10 @@ import numpy as np
 
 from . import counting as cnt
 from ._validate import boolean, positive_int
-from .netspec import (CONNECTION_TABLES, Activation, BatchNorm, Conv, Dense, Flatten,
-                      check_layer, check_network,
+from .netspec import (CONNECTION_TABLES, SPATIAL_TYPES, Activation, AdaptivePool, BatchNorm,
+                      Conv, Deconv, Dense, Flatten, LPPool, Norm, check_layer, check_network,
                       Network, Pool, Subsample, format_layer, format_network, parse_network)
+from .pooling_adaptive import adaptive_bins
 from .receptive import INPUT_FIELD, ReceptiveField, receptive_field_step
 
 BUILTIN: dict[str, str] = {
@@ -59,20 +60,24 @@ def layer_counts(layer, in_shape, batch=1, input_grad=True) -> cnt.Counts:
     kw = {"batch": positive_int(batch, "batch", func),
           "input_grad": boolean(input_grad, "input_grad", func)}
     _check_spatial(layer, in_shape, func)
-    if isinstance(layer, Conv):
-        table = CONNECTION_TABLES[layer.table] if layer.table else None
-        return cnt.conv2d_counts(in_shape, layer.out_channels, layer.kernel_size,
-                                 layer.stride, layer.padding, layer.dilation, layer.groups,
-                                 layer.bias, table, **kw)
+    if isinstance(layer, (Conv, Deconv)):
+        return _conv_counts(layer, in_shape, kw)
     if isinstance(layer, Pool):
         return cnt.pool2d_counts(in_shape, layer.kernel_size, layer.stride, layer.padding,
                                  layer.mode, **kw)
+    if isinstance(layer, LPPool):
+        return cnt.lp_pool2d_counts(in_shape, layer.norm_type, layer.kernel_size,
+                                    layer.stride, **kw)
+    if isinstance(layer, AdaptivePool):
+        return cnt.adaptive_pool2d_counts(in_shape, layer.output_size, layer.mode, **kw)
     if isinstance(layer, Subsample):
         return cnt.subsample2d_counts(in_shape, layer.kernel_size, layer.stride, **kw)
     if isinstance(layer, Dense):
         return cnt.linear_counts(math.prod(in_shape), layer.out_features, layer.bias, **kw)
     if isinstance(layer, BatchNorm):
         return cnt.batchnorm_counts(in_shape, **kw)
+    if isinstance(layer, Norm):
+        return cnt.norm_counts(in_shape, layer.kind, layer.num_groups, **kw)
     if isinstance(layer, Activation):
         return cnt.activation_counts(in_shape, layer.kind, **kw)
     if isinstance(layer, Flatten):
@@ -80,8 +85,19 @@ def layer_counts(layer, in_shape, batch=1, input_grad=True) -> cnt.Counts:
     raise TypeError(f"layer_counts: unknown layer spec {layer!r}")
 
 
+def _conv_counts(layer, in_shape, kw) -> cnt.Counts:
+    if isinstance(layer, Deconv):
+        return cnt.conv_transpose2d_counts(in_shape, layer.out_channels, layer.kernel_size,
+                                           layer.stride, layer.padding, layer.output_padding,
+                                           layer.dilation, layer.groups, layer.bias, **kw)
+    table = CONNECTION_TABLES[layer.table] if layer.table else None
+    return cnt.conv2d_counts(in_shape, layer.out_channels, layer.kernel_size, layer.stride,
+                             layer.padding, layer.dilation, layer.groups, layer.bias, table,
+                             **kw)
+
+
 def _check_spatial(layer, shape, func: str = "network_counts"):
-    if isinstance(layer, (Conv, Pool, Subsample)) and len(shape) != 3:
+    if isinstance(layer, SPATIAL_TYPES) and len(shape) != 3:
         raise ValueError(f"{func}: {format_layer(layer)} needs a (C, H, W) in_shape, got {shape} "
                          f"(after FC or FLATTEN the map is gone)")
 
@@ -112,15 +128,25 @@ def output_shapes(net: Network) -> list[tuple[int, ...]]:
 
 def receptive_fields(net: Network) -> list[ReceptiveField]:
     """The field of every layer's units in input pixels. A fully connected layer acts as a
-    kernel covering its whole input map (FLATTEN keeps that map's size for it)."""
+    kernel covering its whole input map (FLATTEN keeps that map's size for it). Norms are
+    elementwise here, as BN: their per-sample statistics are not part of the field.
+    A DECONV is taken as what it computes, a stride-1 conv over its input with s - 1 zeros
+    inserted between pixels: the jump divides by s, the size grows by (k - 1)*d input
+    jumps / s (the zeros' span included, so an upper bound). An adaptive pool's bins vary:
+    its size is the largest bin, its jump the bins' mean spacing H / oh, its start bin 0's
+    centre (exact when oh divides H: a k = s = H / oh pool)."""
     rf, hw, out = INPUT_FIELD, tuple(check_network(net, "receptive_fields").input.shape[1:]), []
     for layer, counts in zip(net.layers, network_counts(net)):
         if isinstance(layer, Conv):
             rf = receptive_field_step(rf, layer.kernel_size, layer.stride, layer.padding,
                                       layer.dilation)
-        elif isinstance(layer, (Pool, Subsample)):
+        elif isinstance(layer, (Pool, Subsample, LPPool)):
             rf = receptive_field_step(rf, layer.kernel_size, layer.stride,
                                       getattr(layer, "padding", 0))
+        elif isinstance(layer, Deconv):
+            rf = _deconv_field(rf, layer)
+        elif isinstance(layer, AdaptivePool):
+            rf = _adaptive_field(rf, hw, layer.output_size)
         elif isinstance(layer, Dense):
             rf, hw = receptive_field_step(rf, hw), (1, 1)
         if len(counts.out_shape) == 3:
@@ -129,14 +155,41 @@ def receptive_fields(net: Network) -> list[ReceptiveField]:
     return out
 
 
+def _num(v: float):
+    """An int where the value is whole, so the summary prints 3, not 3.0."""
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def _deconv_field(rf: ReceptiveField, layer: Deconv) -> ReceptiveField:
+    """The field through a transposed conv, seen as zero insertion (jump j/s) then a
+    stride-1 conv padded by d*(k - 1) - p: unit 0's window starts d*(k - 1) - p zeros
+    before the first (upsampled) pixel."""
+    size, jump, start = [], [], []
+    for r, j, st, k, s, p, d in zip(rf.size, rf.jump, rf.start, layer.kernel_size,
+                                    layer.stride, layer.padding, layer.dilation):
+        size.append(_num(r + (k - 1) * d * j / s))
+        jump.append(_num(j / s))
+        start.append(st + (p - (k - 1) * d / 2) * j / s)
+    return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+
+
+def _adaptive_field(rf: ReceptiveField, hw, output_size) -> ReceptiveField:
+    size, jump, start = [], [], []
+    for r, j, st, n, m in zip(rf.size, rf.jump, rf.start, hw, output_size):
+        begin, end = adaptive_bins(n, m)
+        size.append(_num(r + (int((end - begin).max()) - 1) * j))
+        jump.append(_num(j * n / m))
+        start.append(st + (int(end[0] - begin[0]) - 1) / 2 * j)
+    return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+
+
 def layer_names(net: Network) -> list[str]:
     """Given names, or kind + running number (conv1, pool1, fc1, relu1, ...)."""
     seen: dict[str, int] = {}
     names = []
     for layer in check_network(net, "layer_names").layers:
         kind = format_layer(replace(layer, name="")).split()[0]
-        kind = {"CONV": "conv", "POOL": "pool", "AVGPOOL": "avgpool", "FC": "fc",
-                "SUBSAMPLE": "subsample"}.get(kind, kind.lower())
+        kind = kind.lower()            # conv, deconv, pool, avgpool, lppool, gn, ln, fc, ...
         seen[kind] = seen.get(kind, 0) + 1
         names.append(layer.name or f"{kind}{seen[kind]}")
     return names

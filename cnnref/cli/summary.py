@@ -14,8 +14,8 @@ from cnnref.reference.networks import get_network, summarize
 
 CONVENTIONS = (
     "MACs: multiply-accumulates (what fvcore/thop/ptflops call \"FLOPs\").\n"
-    "FLOPs: 2*MACs + bias adds, pooling comparisons/adds and elementwise ops "
-    "(reference.counting); bwd: input gradient (from the first layer with parameters on), "
+    "FLOPs: 2*MACs + bias adds, pooling comparisons/adds and elementwise ops, the "
+    "statistics of GN/LN/IN (reference.counting); bwd: input gradient (from the first layer with parameters on), "
     "weight and bias gradients.\n"
     "torch: torch.utils.flop_counter (2*MACs of conv/linear only, bias ignored).\n"
     "connections: LeCun 1998 sense, per sample. RF: receptive field size / jump / centre "
@@ -26,6 +26,9 @@ NOTATION = """\
   notation: CONV K@kxk/s+p  K filters of k x k, stride s, padding p zeros on each side
               (/s and +p are left out at 1 and 0: CONV 8@3x3+1 keeps the size)
             POOL k/s+p  max over k x k windows, stride s (default k); AVGPOOL: the mean
+            DECONV K@kxk/s+p outpad=a  transposed conv (output_padding a)
+            LPPOOL p=P k/s  (sum of x^P)^(1/P);  ADAPTIVEAVG / ADAPTIVEMAX h x w  to that size
+            GN G  group norm, G groups;  LN  layer norm over C, H, W;  IN  instance norm
             SUBSAMPLE k  LeNet's trainable subsampling;  FC n  dense layer, n outputs
             NAME:layer  a label;  [ ... ]*N  repeated N times;  table=NAME  partial
               connection table (LeNet-5's C3)"""

@@ -15,8 +15,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cnnref.reference.netspec import (CONNECTION_TABLES, Activation, BatchNorm, Conv, Dense,
-                                      Flatten, Pool, Subsample)
+from cnnref.reference.netspec import (CONNECTION_TABLES, Activation, AdaptivePool, BatchNorm,
+                                      Conv, Deconv, Dense, Flatten, LPPool, Norm, Pool,
+                                      Subsample)
 from cnnref.reference.networks import output_shapes
 
 
@@ -63,6 +64,8 @@ def torch_layer(layer, in_shape):
     if isinstance(layer, Pool):
         cls = nn.MaxPool2d if layer.mode == "max" else nn.AvgPool2d
         return cls(layer.kernel_size, layer.stride, layer.padding)
+    if isinstance(layer, (Deconv, Norm, LPPool, AdaptivePool)):
+        return _torch_new_layer(layer, in_shape)
     if isinstance(layer, Subsample):
         return Subsample2d(in_shape[0], layer.kernel_size, layer.stride)
     if isinstance(layer, Dense):
@@ -76,6 +79,24 @@ def torch_layer(layer, in_shape):
     if isinstance(layer, Flatten):
         return nn.Flatten()
     raise TypeError(f"torch_layer: unknown layer spec {layer!r}")
+
+
+def _torch_new_layer(layer, in_shape):
+    """The twins of DECONV, GN / LN / IN, LPPOOL and ADAPTIVEAVG / ADAPTIVEMAX."""
+    if isinstance(layer, Deconv):
+        return nn.ConvTranspose2d(in_shape[0], layer.out_channels, layer.kernel_size,
+                                  layer.stride, layer.padding, layer.output_padding,
+                                  layer.groups, layer.bias, layer.dilation)
+    if isinstance(layer, Norm):
+        if layer.kind == "group":
+            return nn.GroupNorm(layer.num_groups, in_shape[0])
+        if layer.kind == "layer":
+            return nn.LayerNorm(list(in_shape))
+        return nn.InstanceNorm2d(in_shape[0], affine=True)
+    if isinstance(layer, LPPool):
+        return nn.LPPool2d(layer.norm_type, layer.kernel_size, layer.stride)
+    cls = nn.AdaptiveMaxPool2d if layer.mode == "max" else nn.AdaptiveAvgPool2d
+    return cls(layer.output_size)
 
 
 def torch_network(net):
