@@ -18,7 +18,8 @@ than the stride or the dilation. Two algorithms, both exact on integers:
     with the kernel rotated 180 degrees, then crop the padding.
 Beyond torch, as ONNX ConvTranspose defines it: asymmetric padding, one (before, after)
 pair per axis. Padding strings are refused (torch refuses them; ONNX's auto_pad follows a
-different rule).
+different rule). An empty batch (N = 0) gives the empty result, an empty grad_x and zero
+grad_weight and grad_bias, as torch does; any other empty axis is refused.
 """
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ def _check_arrays(x, weight, bias, groups, func, nd):
     if bias is not None and bias.shape != (c_out,):
         raise ValueError(f"{func}: bias must have shape ({c_out},) = (weight.shape[1] * "
                          f"groups,), got {bias.shape}")
-    if min(x.shape) == 0 or min(weight.shape) == 0:
-        raise ValueError(f"{func}: empty arrays are not supported: x.shape={x.shape}, "
-                         f"weight.shape={weight.shape}")
+    if min(x.shape[1:]) == 0 or min(weight.shape) == 0:   # N = 0 is an empty batch
+        raise ValueError(f"{func}: empty arrays are not supported (only an empty batch, "
+                         f"N = 0): x.shape={x.shape}, weight.shape={weight.shape}")
     return x, weight, bias, groups
 
 
@@ -90,13 +91,15 @@ def _forward(x, weight, bias, stride, padding, output_padding, groups, dilation,
     x, weight, bias, geo = transpose_geometry(x, weight, bias, stride, padding,
                                               output_padding, groups, dilation, func, nd)
     cap = workspace_cap(workspace_bytes, func)
-    if method in ("auto", "col2im"):
-        out = grad_input_col2im(x, weight, geo, cap)
-    elif method == "documents":
-        out = _grad_x_documents(x, weight, geo)
-    else:
+    if method not in ("auto",) + METHODS:
         raise ValueError(f"{func}: method must be one of {('auto',) + METHODS}, "
                          f"got {method!r}")
+    if geo.n == 0:                     # an empty batch: the empty result, as torch
+        out = np.zeros((0, geo.c) + geo.hw, dtype=x.dtype)
+    elif method in ("auto", "col2im"):
+        out = grad_input_col2im(x, weight, geo, cap)
+    else:
+        out = _grad_x_documents(x, weight, geo)
     if bias is not None:
         out += bias.reshape((1, -1) + (1,) * nd)
     return out
@@ -112,8 +115,11 @@ def _backward(grad_out, x, weight, bias, stride, padding, output_padding, groups
                               layout="(N, C_out, *spatial_out)", dtype=x.dtype,
                               context=f"x.shape={x.shape}, weight.shape={weight.shape}")
     cap = workspace_cap(workspace_bytes, func)
-    gx = conv_im2col(grad_out, weight, geo, cap)
-    gw = grad_weight_im2col(x, grad_out, geo, cap)
+    if geo.n == 0:                     # an empty batch: empty grad_x, zero grad_weight
+        gx, gw = np.zeros(x.shape, dtype=x.dtype), np.zeros(weight.shape, dtype=x.dtype)
+    else:
+        gx = conv_im2col(grad_out, weight, geo, cap)
+        gw = grad_weight_im2col(x, grad_out, geo, cap)
     gb = None if bias is None else grad_out.sum(axis=(0,) + tuple(range(2, nd + 2)))
     return gx, gw, gb
 

@@ -76,8 +76,8 @@ def _layer_setup(x, normalized_shape, weight, bias, func):
     x = float_array(x, "x", func)
     if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"{func}: x.shape={x.shape} must end with normalized_shape={shape}")
-    if x.size == 0:
-        raise ValueError(f"{func}: empty input, x.shape={x.shape}")
+    # normalized_shape's sizes are >= 1, so an empty x has an empty leading (batch) axis:
+    # an empty result, as torch
     weight, bias = _affine_arrays(func, x, weight, bias, shape, "normalized_shape")
     return x, shape, weight, bias
 
@@ -113,17 +113,23 @@ def layer_norm_backward(grad_out, x, normalized_shape, weight=None, bias=None, e
 
 def _group_setup(x, num_groups, weight, bias, func):
     x = float_array(x, "x", func)
-    if x.ndim < 2 or x.size == 0:
-        raise ValueError(f"{func}: x must be (N, C, *) and non-empty, got shape {x.shape}")
+    if x.ndim < 2 or min(x.shape[1:]) == 0:
+        raise ValueError(f"{func}: x must be (N, C, *) and non-empty but for N (an empty "
+                         f"batch, N = 0, gives an empty result), got shape {x.shape}")
     groups = positive_int(num_groups, "num_groups", func)
     if x.shape[1] % groups:
         raise ValueError(f"{func}: num_groups={groups} must divide the channels "
                          f"x.shape[1]={x.shape[1]}")
-    if x.size // (x.shape[0] * groups) <= 1:
+    if x.shape[0] and _group_rows(x, groups).shape[1] <= 1:    # torch skips it at N = 0
         raise ValueError(f"{func}: expected more than 1 value per group, got x.shape="
                          f"{x.shape} with num_groups={groups} (as PyTorch)")
     weight, bias = _affine_arrays(func, x, weight, bias, (x.shape[1],), "C")
     return x, groups, weight, bias, (1, -1) + (1,) * (x.ndim - 2)
+
+
+def _group_rows(x, groups: int) -> np.ndarray:
+    """(N * groups, C / groups * spatial): one row per normalised set (N may be 0)."""
+    return x.reshape(x.shape[0] * groups, x.shape[1] // groups * math.prod(x.shape[2:]))
 
 
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
@@ -131,7 +137,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     x (N, C, *) -> same shape. Example: x (1, 4, 1), 2 groups [[1], [3], [5], [9]] ->
     [[-1], [1], [-1], [1]] / sqrt(1 + eps) and / sqrt(4 + eps)."""
     x, groups, weight, bias, bshape = _group_setup(x, num_groups, weight, bias, "group_norm")
-    _, _, xh = _rows_stats(x.reshape(x.shape[0] * groups, -1), _eps(eps, "group_norm"))
+    _, _, xh = _rows_stats(_group_rows(x, groups), _eps(eps, "group_norm"))
     return _finish(xh.reshape(x.shape), weight, bias, bshape, x.dtype)
 
 
@@ -141,7 +147,7 @@ def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-
     x, groups, weight, bias, bshape = _group_setup(x, num_groups, weight, bias, func)
     g = check_grad_out(grad_out, x.shape, func, dtype=x.dtype,
                        context=f"group norm keeps x.shape={x.shape}")
-    _, s, xh = _rows_stats(x.reshape(x.shape[0] * groups, -1), _eps(eps, func))
+    _, s, xh = _rows_stats(_group_rows(x, groups), _eps(eps, func))
     gh = g if weight is None else g * weight.reshape(bshape)
     gx = _rows_backward(gh.reshape(xh.shape), xh, s).reshape(x.shape).astype(x.dtype)
     axes = (0,) + tuple(range(2, x.ndim))
@@ -155,9 +161,12 @@ def _instance_setup(x, running_mean, running_var, weight, bias, use_input_stats,
     x = float_array(x, "x", func)
     use_input_stats = boolean(use_input_stats, "use_input_stats", func)
     real(momentum, "momentum", func, 0)
-    if x.ndim < 3 or x.size == 0:
+    if x.ndim < 3 or min(x.shape[1:]) == 0:
         raise ValueError(f"{func}: x must be (N, C, *spatial) with at least one spatial "
-                         f"axis and non-empty, got shape {x.shape}")
+                         f"axis and non-empty but for N, got shape {x.shape}")
+    if x.shape[0] == 0 and (weight is not None or bias is not None):
+        raise ValueError(f"{func}: an empty batch (x.shape={x.shape}) with weight or bias: "
+                         f"torch refuses it (IndexError); without them the result is empty")
     c = x.shape[1]
     weight, bias = _affine_arrays(func, x, weight, bias, (c,), "C")
     rm, rv = _affine_arrays(func, x, running_mean, running_var, (c,), "C",
@@ -171,7 +180,7 @@ def _instance_setup(x, running_mean, running_var, weight, bias, use_input_stats,
 
 
 def _instance_stats(x, rm, rv, use_input_stats, eps):
-    rows = x.reshape(x.shape[0] * x.shape[1], -1)
+    rows = x.reshape(x.shape[0] * x.shape[1], math.prod(x.shape[2:]))     # N may be 0
     if use_input_stats:
         return _rows_stats(rows, eps)
     mean = np.tile(rm, x.shape[0])[:, None]

@@ -49,8 +49,8 @@ def _axis_matrix(n: int, m: int) -> np.ndarray:
 
 def _adaptive_args(x, output_size, func, nd):
     x = float_array(x, "x", func, nd + 2, LAYOUTS[nd][0])
-    if min(x.shape) == 0:
-        raise ValueError(f"{func}: empty input, x.shape={x.shape}")
+    if min(x.shape[1:]) == 0:          # N = 0 is an empty batch: an empty result, as torch
+        raise ValueError(f"{func}: empty input, x.shape={x.shape} (only N may be 0)")
     if isinstance(output_size, (tuple, list)) and any(v is None for v in output_size):
         output_size = tuple(n if v is None else v for v, n in zip(output_size, x.shape[2:]))
     size = ntuple(output_size, nd, "output_size", func, minimum=1)
@@ -337,8 +337,9 @@ def _max_unpool_backward(grad_out, x, indices, kernel_size, stride, padding, out
                                  func, nd)
     grad_out = check_grad_out(grad_out, shape, func, ndim=nd + 2, dtype=x.dtype,
                               context=f"x.shape={x.shape}")
-    flat = grad_out.reshape(shape[0] * shape[1], -1)
-    return np.take_along_axis(flat, idx.reshape(flat.shape[0], -1), 1).reshape(x.shape)
+    flat = grad_out.reshape(shape[0] * shape[1], math.prod(shape[2:]))
+    picks = idx.reshape(flat.shape[0], math.prod(x.shape[2:]))   # explicit: N may be 0
+    return np.take_along_axis(flat, picks, 1).reshape(x.shape)
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -47,10 +47,12 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
 
 def _unfold(x, kernel_size, dilation, padding, stride, func):
     x = float_array(x, "x", func, 4, "(N, C, H, W)")
-    if min(x.shape) == 0:
-        raise ValueError(f"{func}: empty input, x.shape={x.shape}")
+    if min(x.shape[1:]) == 0:          # N = 0 is an empty batch: an empty result, as torch
+        raise ValueError(f"{func}: empty input, x.shape={x.shape} (only N may be 0)")
     geo = _geometry(x.shape[1], x.shape[0], x.shape[2:], kernel_size, dilation, padding,
                     stride, func)
+    if geo.n == 0:
+        return np.zeros((0, geo.c * math.prod(geo.kernel), math.prod(geo.out)), x.dtype)
     cols = im2col(pad_if_needed(x, geo), geo)
     return cols.reshape(geo.n, -1, math.prod(geo.out))
 
@@ -69,9 +71,9 @@ def _fold(x, output_size, kernel_size, dilation, padding, stride, func):
     x = float_array(x, "x", func, 3, "(N, C*kH*kW, L)")
     size = ntuple(output_size, 2, "output_size", func, minimum=1)
     taps = math.prod(ntuple(kernel_size, 2, "kernel_size", func, minimum=1))
-    if x.shape[1] % taps or min(x.shape) == 0:
+    if x.shape[1] % taps or min(x.shape[1:]) == 0:     # N = 0 is an empty batch
         raise ValueError(f"{func}: x.shape[1] = {x.shape[1]} must be a positive multiple of "
-                         f"kH*kW = {taps}, got x.shape={x.shape}")
+                         f"kH*kW = {taps} and L = x.shape[2] positive, got x.shape={x.shape}")
     geo = _geometry(x.shape[1] // taps, x.shape[0], size, kernel_size, dilation, padding,
                     stride, func)
     if x.shape[2] != math.prod(geo.out):
@@ -79,6 +81,8 @@ def _fold(x, output_size, kernel_size, dilation, padding, stride, func):
                          f"{geo.out[0]}*{geo.out[1]} = {math.prod(geo.out)} of kernel "
                          f"{geo.kernel} in output_size {size} (stride {geo.stride}, padding "
                          f"{geo.pads}, dilation {geo.dilation})")
+    if geo.n == 0:
+        return np.zeros((0, geo.c) + size, dtype=x.dtype)
     cols = x.reshape(geo.n, 1, x.shape[1], x.shape[2])
     return crop_padding(col2im(cols, geo, geo.padded), geo)
 

@@ -244,6 +244,25 @@ TABLE = {
         "input_shape": SHAPE, "kernel_size": POSITIVE_INT + [(9, "larger than input")],
         "stride": POSITIVE_INT, "padding": NONNEG_INT, "mode": [("median", "unknown")],
         "batch": POSITIVE_INT, "input_grad": BOOL}),
+    "conv_transpose2d_counts": ({"input_shape": (2, 4, 4), "out_channels": 4,
+                                 "kernel_size": 3, "stride": 2}, {
+        "input_shape": SHAPE, "out_channels": POSITIVE_INT, "kernel_size": POSITIVE_INT,
+        "stride": POSITIVE_INT, "padding": NONNEG_INT + [(9, "empty output")],
+        "output_padding": NONNEG_INT + [(2, "not below the stride")],
+        "dilation": POSITIVE_INT, "groups": POSITIVE_INT + [(3, "does not divide")],
+        "bias": BOOL, "batch": POSITIVE_INT, "input_grad": BOOL}),
+    "norm_counts": ({"input_shape": (4, 3, 3), "kind": "group", "num_groups": 2}, {
+        "input_shape": SHAPE, "kind": [("batch", "unknown"), (None, "None")],
+        "num_groups": POSITIVE_INT + [(3, "does not divide")], "batch": POSITIVE_INT,
+        "input_grad": BOOL}),
+    "adaptive_pool2d_counts": ({"input_shape": (3, 8, 8), "output_size": 2}, {
+        "input_shape": SHAPE, "output_size": POSITIVE_INT, "mode": [("median", "unknown")],
+        "batch": POSITIVE_INT, "input_grad": BOOL}),
+    "lp_pool2d_counts": ({"input_shape": (3, 8, 8), "norm_type": 2, "kernel_size": 2}, {
+        "input_shape": SHAPE, "norm_type": [(0, "zero"), ("2", "a string"),
+                                            (float("inf"), "infinite"), (True, "a bool")],
+        "kernel_size": POSITIVE_INT, "stride": POSITIVE_INT, "batch": POSITIVE_INT,
+        "input_grad": BOOL}),
     "subsample2d_counts": ({"input_shape": (3, 8, 8), "kernel_size": 2}, {
         "input_shape": SHAPE, "kernel_size": POSITIVE_INT, "stride": POSITIVE_INT,
         "batch": POSITIVE_INT, "input_grad": BOOL}),

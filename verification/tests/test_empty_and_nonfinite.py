@@ -118,6 +118,128 @@ def test_channels_empty_conv_and_pooling_refused_batch_norm_empty():
     _assert_same(ref.batch_norm(x, None, None, training=True), want, "batch_norm with C = 0")
 
 
+# --- an empty batch for the operators beyond the documents ------------------------------
+# torch (2.x) accepts N = 0 for every one of them but instance_norm with weight or bias
+# (an IndexError in its per-sample repeat of the affine parameters): that is refused here
+# too, with a ValueError; without weight and bias its empty result is returned.
+
+def _torch_all_grads(fn, arrays, upstream_seed=5):
+    """(output, the grads of every array) of fn(*tensors), a random upstream gradient
+    (empty when the output is)."""
+    ts = [torch.tensor(a, requires_grad=np.issubdtype(a.dtype, np.floating)) for a in arrays]
+    out = fn(*ts)
+    g = np.random.default_rng(upstream_seed).standard_normal(tuple(out.shape))
+    out.backward(torch.tensor(g))
+    return out.detach().numpy(), g, [None if t.grad is None else t.grad.numpy() for t in ts]
+
+
+_RNG = np.random.default_rng(4)
+_IDX = {nd: np.zeros((0, 2) + (2,) * nd, np.int64) for nd in (1, 2, 3)}
+
+
+def _new_ops(nd: int):
+    """(name, arrays, reference forward, reference backward -> tuple, torch twin) with
+    an empty batch of nd spatial axes."""
+    x, sp = np.zeros((0, 2) + (4,) * nd), "d" if nd == 1 else f"{nd}d"
+    wt, bt = _RNG.standard_normal((2, 3) + (3,) * nd), _RNG.standard_normal(3)
+    ct, ctb = getattr(ref, f"conv_transpose{nd}d"), getattr(ref, f"conv_transpose{nd}d_backward")
+    ops = [(f"conv_transpose{nd}d", (x, wt, bt), lambda x, w, b: ct(x, w, b, stride=2),
+            lambda g, x, w, b: ctb(g, x, w, b, stride=2),
+            lambda x, w, b: getattr(F, f"conv_transpose{nd}d")(x, w, b, stride=2))]
+    for kind in ("adaptive_avg_pool", "adaptive_max_pool"):
+        f, fb = getattr(ref, f"{kind}{nd}d"), getattr(ref, f"{kind}{nd}d_backward")
+        ops.append((f"{kind}{nd}d", (x,), lambda x, f=f: f(x, 3),
+                    lambda g, x, fb=fb: (fb(g, x, 3),),
+                    lambda x, kind=kind: getattr(F, f"{kind}{nd}d")(x, 3)))
+    lp, lpb = getattr(ref, f"lp_pool{nd}d"), getattr(ref, f"lp_pool{nd}d_backward")
+    ops.append((f"lp_pool{nd}d", (x,), lambda x: lp(x, 2, 2), lambda g, x: (lpb(g, x, 2, 2),),
+                lambda x: getattr(F, f"lp_pool{nd}d")(x, 2, 2)))
+    up, upb = getattr(ref, f"max_unpool{nd}d"), getattr(ref, f"max_unpool{nd}d_backward")
+    xs = np.zeros((0, 2) + (2,) * nd)
+    ops.append((f"max_unpool{nd}d", (xs,), lambda x: up(x, _IDX[nd], 2),
+                lambda g, x: (upb(g, x, _IDX[nd], 2),),
+                lambda x: getattr(F, f"max_unpool{nd}d")(x, torch.tensor(_IDX[nd]), 2)))
+    return ops
+
+
+def _other_ops():
+    x, cols = np.zeros((0, 2, 4, 4)), np.zeros((0, 8, 9))
+    w4, b4 = _RNG.standard_normal(4), _RNG.standard_normal(4)
+    wl, bl = _RNG.standard_normal((3, 4)), _RNG.standard_normal((3, 4))
+    xn, xl = np.zeros((0, 4, 3)), np.zeros((0, 2, 3, 4))
+    rm, rv = _RNG.standard_normal(4), 1 + _RNG.random(4)
+    return [
+        ("unfold", (x,), lambda x: ref.unfold(x, 2), lambda g, x: (ref.unfold_backward(g, x, 2),),
+         lambda x: F.unfold(x, 2)),
+        ("fold", (cols,), lambda x: ref.fold(x, (4, 4), 2),
+         lambda g, x: (ref.fold_backward(g, x, (4, 4), 2),), lambda x: F.fold(x, (4, 4), 2)),
+        ("layer_norm", (xl, wl, bl), lambda x, w, b: ref.layer_norm(x, (3, 4), w, b),
+         lambda g, x, w, b: ref.layer_norm_backward(g, x, (3, 4), w, b),
+         lambda x, w, b: F.layer_norm(x, (3, 4), w, b)),
+        ("group_norm", (xn, w4, b4), lambda x, w, b: ref.group_norm(x, 2, w, b),
+         lambda g, x, w, b: ref.group_norm_backward(g, x, 2, w, b),
+         lambda x, w, b: F.group_norm(x, 2, w, b)),
+        ("group_norm one value per group", (np.zeros((0, 4, 1)),),
+         lambda x: ref.group_norm(x, 4), lambda g, x: ref.group_norm_backward(g, x, 4)[:1],
+         lambda x: F.group_norm(x, 4)),
+        ("instance_norm", (xn,), ref.instance_norm,
+         lambda g, x: ref.instance_norm_backward(g, x)[:1], F.instance_norm),
+        ("instance_norm running stats", (xn,),
+         lambda x: ref.instance_norm(x, rm, rv, use_input_stats=False),
+         lambda g, x: ref.instance_norm_backward(g, x, rm, rv, use_input_stats=False)[:1],
+         lambda x: F.instance_norm(x, torch.tensor(rm), torch.tensor(rv),
+                                   use_input_stats=False)),
+    ]
+
+
+NEW_EMPTY = _new_ops(1) + _new_ops(2) + _new_ops(3) + _other_ops()
+
+
+@pytest.mark.parametrize("name, arrays, fwd, bwd, twin", NEW_EMPTY,
+                         ids=[c[0] for c in NEW_EMPTY])
+def test_new_operators_take_an_empty_batch_as_torch(name, arrays, fwd, bwd, twin):
+    """The output is torch's (empty, the right shape); every gradient is torch's: empty
+    grad_x, zero grad_weight and grad_bias (nothing was summed)."""
+    want, g, want_grads = _torch_all_grads(twin, arrays)
+    _assert_same(fwd(*arrays), want, f"{name} output")
+    got_grads = bwd(g, *arrays)
+    assert len(got_grads) == len([w for w in want_grads if w is not None]), name
+    for i, (got, w) in enumerate(zip(got_grads, want_grads)):
+        _assert_same(got, w, f"{name} gradient {i}")
+    for got in got_grads[1:]:              # weight and bias: zeros of their own shape
+        assert got.size and not got.any(), f"{name}: parameter gradient {got}"
+
+
+def test_instance_norm_with_affine_refuses_an_empty_batch_as_torch():
+    """torch raises IndexError for instance_norm on N = 0 with weight or bias (and
+    accepts it without them, tested above): a ValueError here, naming the function and x."""
+    x, w = np.zeros((0, 4, 3)), np.ones(4)
+    with pytest.raises(IndexError):
+        F.instance_norm(torch.tensor(x), weight=torch.tensor(w))
+    for kw in ({"weight": w}, {"bias": w}):
+        with pytest.raises(ValueError, match=r"instance_norm: an empty batch \(x.shape=\(0, 4, 3\)"):
+            ref.instance_norm(x, **kw)
+        with pytest.raises(ValueError, match=r"instance_norm_backward: an empty batch"):
+            ref.instance_norm_backward(x, x, **kw)
+    assert ref.instance_norm(np.zeros((1, 4, 3)), weight=w).shape == (1, 4, 3)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: ref.conv_transpose2d(np.zeros((2, 0, 4, 4)), np.zeros((0, 3, 3, 3))),
+     r"conv_transpose2d: empty arrays.*\(2, 0, 4, 4\)"),
+    (lambda: ref.adaptive_avg_pool2d(np.zeros((2, 3, 0, 4)), 2), r"adaptive_avg_pool2d.*only N"),
+    (lambda: ref.unfold(np.zeros((2, 0, 4, 4)), 2), r"unfold.*only N"),
+    (lambda: ref.fold(np.zeros((0, 8, 0)), (4, 4), 2), r"fold.*L = x.shape\[2\]"),
+    (lambda: ref.group_norm(np.zeros((2, 0, 3)), 1), r"group_norm.*\(2, 0, 3\)"),
+    (lambda: ref.instance_norm(np.zeros((0, 4, 1))), r"instance_norm.*more than 1 spatial"),
+])
+def test_only_the_batch_may_be_empty(call, match):
+    """Other empty axes stay refused (torch: unfold refuses C = 0; instance_norm on a single
+    spatial element refuses even when N = 0)."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
 # --- non-finite inputs ------------------------------------------------------------------
 
 def _torch_conv(x, w, **kw):
