@@ -16,14 +16,16 @@ import numpy as np
 
 from .conv_args import ConvGeometry, conv_geometry
 from .conv_auto import pick
-from .conv_fft import conv2d_fft
-from .conv_naive import conv2d_naive_loops
+from .conv_fft import conv_fft
+from .conv_naive import conv_naive_loops
 from .conv_winograd import TILES, conv2d_winograd, winograd_unsupported
 from .im2col import (im2col, is_pointwise, is_whole, reuse, tile_input, tile_region, tiles,
                      workspace_cap)
 from .memory import check_conv_memory
 
 ALGORITHMS = ("naive", "im2col", "fft", "winograd2", "winograd4", "winograd")
+# Winograd F(m x m, 3 x 3) is 2-D; the loops, im2col and the FFT take any number of axes.
+ALGORITHMS_ND = ("naive", "im2col", "fft")
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
@@ -60,7 +62,7 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
     Returns (N, K, Lo), Lo = floor((L + pad_before + pad_after - d*(kL-1) - 1)/s) + 1.
     `padding`: int, (p,), ((before, after),), 'valid', 'same' or 'full'. `algorithm`:
-    'auto' / 'im2col' (the naive loops and the FFT are 2-D only).
+    'auto' / 'im2col', 'naive' or 'fft' (conv2d's, along one axis; Winograd is 2-D only).
     Example: x (1, 1, 5) = [1, 2, 3, 4, 5], weight [[[1, 0, -1]]] -> [[[-2, -2, -2]]].
     """
     return _conv(x, weight, bias, stride, padding, dilation, groups, algorithm,
@@ -73,7 +75,8 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     kW), like torch.nn.functional.conv3d: the same code path as conv2d with three axes.
 
     Returns (N, K, Do, Ho, Wo), each axis by the conv2d rule. `padding`: int, (d, h, w),
-    three (before, after) pairs, 'valid', 'same' or 'full'. `algorithm`: 'auto' / 'im2col'.
+    three (before, after) pairs, 'valid', 'same' or 'full'. `algorithm`: 'auto' / 'im2col',
+    'naive' or 'fft' (conv2d's, along three axes; Winograd is 2-D only).
     Example: ones (1, 1, 4, 4, 4) with ones (1, 1, 3, 3, 3) -> 27 everywhere, (1, 1, 2, 2, 2).
     """
     return _conv(x, weight, bias, stride, padding, dilation, groups, algorithm,
@@ -86,7 +89,7 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, algorithm, workspa
     x, weight, bias, geo = conv_geometry(x, weight, bias, stride, padding, dilation, groups,
                                          func, nd)
     cap = workspace_cap(workspace_bytes, func)
-    allowed = ("auto",) + (ALGORITHMS if nd == 2 else ("im2col",))
+    allowed = ("auto",) + (ALGORITHMS if nd == 2 else ALGORITHMS_ND)
     if algorithm not in allowed:
         raise ValueError(f"{func}: algorithm must be one of {allowed}, got {algorithm!r}")
     if algorithm == "auto":          # the measured rule (conv_auto.py) is 2-D
@@ -105,10 +108,10 @@ def _dispatch(x, weight, geo: ConvGeometry, algorithm: str, cap: int) -> np.ndar
     if algorithm == "im2col":
         return conv_im2col(x, weight, geo, cap)
     if algorithm == "naive":
-        return conv2d_naive_loops(x, weight, geo)
+        return conv_naive_loops(x, weight, geo)
     with np.errstate(over="ignore", invalid="ignore"):   # checked on the next line
         out = conv2d_winograd(x, weight, geo, TILES[algorithm], cap) \
-            if algorithm in TILES else conv2d_fft(x, weight, geo)
+            if algorithm in TILES else conv_fft(x, weight, geo)
     if not np.isfinite(out).all():   # a NaN or inf in x or w smears over every output
         out = conv_im2col(x, weight, geo, cap)
     return out

@@ -86,7 +86,7 @@ def _padded(geo) -> tuple[int, ...]:
 
 
 def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
-    """Estimated peak bytes of a convolution (im2col.py; conv2d's naive loops and FFT): the result,
+    """Estimated peak bytes of a convolution (im2col.py; the naive loops and FFT): the result,
     plus im2col's column buffer, two padded blocks and a result tile for one tile (every
     tile is at most the first); the naive loops' Python lists (32 bytes a number); the FFT's
     padded input, its transforms (complex: twice the itemsize), product and inverse."""
@@ -95,8 +95,8 @@ def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
     if algorithm in TILES:
         return winograd_peak_bytes(geo, TILES[algorithm], itemsize, cap) + SLACK
     result = elements((geo.n, geo.k) + tuple(geo.out)) * itemsize
-    if algorithm in ("naive", "fft"):              # 2-D only
-        return result + _conv2d_other_bytes(geo, itemsize, algorithm)
+    if algorithm in ("naive", "fft"):
+        return result + _conv_other_bytes(geo, itemsize, algorithm)
     n, *extent = tile_shape(geo, itemsize, cap)
     block = (n, geo.c) + tuple(min(p, (e - 1) * s + d * (k - 1) + 1) for p, e, s, d, k in
                                zip(_padded(geo), extent, geo.stride, geo.dilation,
@@ -107,17 +107,18 @@ def conv_peak_bytes(geo, itemsize: int, algorithm: str, cap: int) -> int:
     return result + elements(block, block, columns, (n, geo.k, pixels)) * itemsize + SLACK
 
 
-def _conv2d_other_bytes(geo, itemsize: int, algorithm: str) -> int:
+def _conv_other_bytes(geo, itemsize: int, algorithm: str) -> int:
     """The naive loops' Python lists (32 bytes a number, 8 per result); the FFT's padded
-    input, its transforms (complex: twice the itemsize), product and inverse."""
-    (hp, wp), (ho, wo), (kh, kw) = _padded(geo), geo.out, geo.kernel
+    input, its transforms (complex: twice the itemsize), product and inverse. Any number of
+    spatial axes (the FFT's last axis is halved)."""
+    padded, out, kernel = _padded(geo), tuple(geo.out), tuple(geo.kernel)
     if algorithm == "naive":
-        return 8 * elements((geo.n, geo.k, ho, wo)) + 32 * elements(
-            (geo.n, geo.c, hp, wp), (geo.k, geo.c_per_group, kh, kw))
-    half = wp // 2 + 1
-    spectra = elements((geo.n, geo.c, hp, half), (geo.k, geo.c_per_group, hp, half),
-                       (geo.n, geo.k, hp, half))
-    return (2 * spectra + elements((geo.n, geo.c, hp, wp), (geo.n, geo.k, hp, wp))) * itemsize
+        return 8 * elements((geo.n, geo.k) + out) + 32 * elements(
+            (geo.n, geo.c) + padded, (geo.k, geo.c_per_group) + kernel)
+    half = padded[:-1] + (padded[-1] // 2 + 1,)
+    spectra = elements((geo.n, geo.c) + half, (geo.k, geo.c_per_group) + half,
+                       (geo.n, geo.k) + half)
+    return (2 * spectra + elements((geo.n, geo.c) + padded, (geo.n, geo.k) + padded)) * itemsize
 
 
 def check_conv_memory(func: str, geo, itemsize: int, algorithm: str, cap: int,

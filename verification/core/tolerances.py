@@ -58,7 +58,7 @@ from cnnref.reference.conv_args import conv_geometry
 from cnnref.reference.conv_backward import rotated_transposed_weight, _transposed_conv_pads
 from cnnref.reference.conv_winograd import (TILES as WINOGRAD_TILES, winograd_magnitude,
                                             winograd_unsupported)
-from cnnref.reference.windows import pad2d
+from cnnref.reference.windows import pad2d, pad_spatial
 
 FFT_CONSTANT = 5.0
 
@@ -128,15 +128,18 @@ class Bound:
 
 # --- rules: op name -> function(inputs..., **kwargs) -> {output name: Bound} -------------
 
-def _fft_term(x, weight, padding, dilation, groups, stride) -> np.ndarray:
-    """Per (n, k) plane: (log2 L + 1) * sum_c ||x_p[n, c]||_2 * ||w[k, c]||_1."""
-    *_, geo = conv_geometry(x, weight, None, stride, padding, dilation, groups)
-    xp = pad2d(np.abs(x).astype(np.float64), geo.pads)
-    length = xp.shape[-2] * xp.shape[-1]
-    xn = np.sqrt((xp ** 2).sum(axis=(2, 3))).reshape(geo.n, geo.groups, geo.c_per_group)
-    wn = np.abs(weight).astype(np.float64).sum(axis=(2, 3))
+def _fft_term(x, weight, padding, dilation, groups, stride, nd: int = 2) -> np.ndarray:
+    """Per (n, k) plane (or line, or volume: nd spatial axes, L their padded size):
+    (log2 L + 1) * sum_c ||x_p[n, c]||_2 * ||w[k, c]||_1."""
+    *_, geo = conv_geometry(x, weight, None, stride, padding, dilation, groups,
+                            f"conv{nd}d", nd)
+    xp = pad_spatial(np.abs(x).astype(np.float64), geo.pads)
+    spatial = tuple(range(2, 2 + nd))
+    length = int(np.prod(xp.shape[2:]))
+    xn = np.sqrt((xp ** 2).sum(axis=spatial)).reshape(geo.n, geo.groups, geo.c_per_group)
+    wn = np.abs(weight).astype(np.float64).sum(axis=spatial)
     wn = wn.reshape(geo.groups, geo.k_per_group, geo.c_per_group)
-    planes = np.einsum("ngc,gkc->ngk", xn, wn).reshape(geo.n, geo.k, 1, 1)
+    planes = np.einsum("ngc,gkc->ngk", xn, wn).reshape((geo.n, geo.k) + (1,) * nd)
     return planes * (np.log2(length) + 1)
 
 
@@ -234,16 +237,20 @@ def inner_product_bound(n_terms: int, magnitude: float, dtype=np.float64) -> flo
     return 2 * float(gamma(n_terms, dtype)) * magnitude
 
 # --- 1-D and 3-D convolution and pooling: the 2-D rules with prod(kernel) taps ----------
-# Only the direct (im2col) algorithm exists beyond 2-D, so no norm-wise term.
+# The forward's FFT (algorithm='fft') has conv2d's norm-wise term over the nd axes; the
+# backward is direct only (no norm-wise term), Winograd is 2-D only.
 
 def conv_nd_rule(nd: int):
-    """conv1d / conv3d: n = Cg*prod(kernel) + 1 products and the bias per output."""
+    """conv1d / conv3d: n = Cg*prod(kernel) + 1 products and the bias per output; the FFT's
+    norm-wise term per (n, k) line or volume (_fft_term, L its padded size)."""
     forward = getattr(ref, f"conv{nd}d")
 
     def rule(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         a = [None if v is None else np.abs(v).astype(np.float64) for v in (x, weight, bias)]
-        mag = forward(*a, stride, padding, dilation, groups)
-        return {"out": Bound(int(np.prod(np.shape(weight)[1:])) + 1, mag)}
+        mag = forward(*a, stride, padding, dilation, groups, algorithm="im2col")
+        fft = _fft_term(x, weight, padding, dilation, groups, stride, nd)
+        return {"out": Bound(int(np.prod(np.shape(weight)[1:])) + 1, mag,
+                             FFT_CONSTANT * np.broadcast_to(fft, mag.shape))}
     return rule
 
 

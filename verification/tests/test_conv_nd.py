@@ -1,11 +1,13 @@
 """conv1d and conv3d (the 2-D code path with one and three spatial axes) against PyTorch,
-bit for bit on integers, against conv2d on a singleton axis, against the adjoint identity,
-and their bad-input errors (FORMULAS B4-B7, C7-C11 beyond two dimensions)."""
+bit for bit on integers, against conv2d on a singleton axis, against the adjoint identity;
+their naive loops and FFT (the N-D conv_naive_loops / conv_fft) against im2col under the
+registry's bound and against torch; and their bad-input errors (FORMULAS B4-B7, C7-C11
+beyond two dimensions)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cnnref import reference as ref
 from cnnref.verification.core.cases import call_repr, make_arrays
@@ -13,10 +15,86 @@ from cnnref.verification.core.compare import assert_close
 from cnnref.verification.core.tolerances import inner_product_bound
 from cnnref.verification.harness import check_against_torch
 from cnnref.verification.operators.nd import conv_nd_cases
+from cnnref.verification.operators.registry import REGISTRY
 
 DTYPES = [np.float64, np.float32]
 IDS = ["float64", "float32"]
 METHODS = st.sampled_from(("auto",) + ref.BACKWARD_METHODS)
+
+
+@pytest.mark.formulas("B4", "B5", "B7")
+@pytest.mark.parametrize("nd", [1, 3])
+@pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
+@pytest.mark.parametrize("algorithm", ["naive", "fft"])
+@given(data=st.data())
+@settings(max_examples=40)
+def test_conv_nd_naive_and_fft_match_torch(algorithm, nd, dtype, data):
+    """The naive loops (a direct sum) and the FFT (conv2d's norm-wise error model over the
+    nd axes, the registry's rule for algorithm='fft') against the float64 truth and
+    torch, forward; the backward as usual."""
+    case = data.draw(conv_nd_cases(nd))
+    check_against_torch(f"conv{nd}d", make_arrays(case), case.kwargs, dtype=dtype,
+                        seed=case.seed, ref_kwargs={"algorithm": algorithm},
+                        algorithm="fft" if algorithm == "fft" else "direct")
+
+
+@pytest.mark.formulas("B7")
+@pytest.mark.parametrize("nd", [1, 3])
+@pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
+@given(data=st.data())
+@settings(max_examples=40)
+def test_conv_nd_naive_and_fft_within_the_registry_bound_of_im2col(nd, dtype, data):
+    """Against im2col in float64 (the truth): naive within the direct bound, FFT within
+    the norm-wise bound of the registry's rule (tolerances.conv_nd_rule)."""
+    case = data.draw(conv_nd_cases(nd))
+    a = make_arrays(case)
+    f = getattr(ref, f"conv{nd}d")
+    truth = f(a["x"], a["weight"], a["bias"], **case.kwargs, algorithm="im2col")
+    bound = REGISTRY[f"conv{nd}d"].rule(a["x"], a["weight"], a["bias"], **case.kwargs)["out"]
+    cast = [None if v is None else v.astype(dtype) for v in (a["x"], a["weight"], a["bias"])]
+    for algorithm, model in (("naive", "direct"), ("fft", "fft")):
+        got = f(*cast, **case.kwargs, algorithm=algorithm)
+        assert got.dtype == dtype, f"{algorithm}: dtype {got.dtype}"
+        assert_close(got, truth, bound.allowed(dtype, model), f"{algorithm} out",
+                     call_repr(f"conv{nd}d", a, {**case.kwargs, "algorithm": algorithm}))
+
+
+@pytest.mark.formulas("B4", "B7")
+@pytest.mark.parametrize("nd", [1, 3])
+@given(data=st.data())
+@settings(max_examples=40)
+def test_conv_nd_naive_is_exact_and_fft_rounds_to_it_on_integers(nd, data):
+    """Integers in [-4, 4]: naive == im2col == torch bit for bit; rint(fft) == naive; and
+    naive on a leading singleton axis (conv{nd+1}d) gives the same sums."""
+    case = data.draw(conv_nd_cases(nd, exact=True))
+    check_against_torch(f"conv{nd}d", make_arrays(case), case.kwargs, dtype=np.float32,
+                        seed=case.seed, exact=True, ref_kwargs={"algorithm": "naive"})
+    a = make_arrays(case)
+    f, call = getattr(ref, f"conv{nd}d"), call_repr(f"conv{nd}d", a, case.kwargs)
+    naive = f(*a.values(), **case.kwargs, algorithm="naive")
+    assert_close(f(*a.values(), **case.kwargs, algorithm="im2col"), naive, 0, "im2col", call)
+    assert_close(np.rint(f(*a.values(), **case.kwargs, algorithm="fft")), naive, 0,
+                 "rint(fft) out", call)
+    if nd == 1:
+        lifted = ref.conv2d(a["x"][:, :, None], a["weight"][:, :, None], a["bias"],
+                            **_lifted(case, nd), algorithm="naive")[:, :, 0]
+        assert_close(lifted, naive, 0, "conv2d naive on (N, C, 1, L)", call)
+
+
+def test_conv_nd_naive_and_fft_worked_example():
+    """The docstrings' example: [1, 2, 3, 4, 5] with [1, 0, -1] -> [-2, -2, -2]; in 3-D,
+    ones (1, 1, 4, 4, 4) with ones (1, 1, 3, 3, 3) -> 27 everywhere."""
+    x, w = np.arange(1.0, 6.0).reshape(1, 1, 5), np.array([[[1.0, 0.0, -1.0]]])
+    x3, w3 = np.ones((1, 1, 4, 4, 4)), np.ones((1, 1, 3, 3, 3))
+    for algorithm in ("naive", "fft"):
+        np.testing.assert_array_equal(np.rint(ref.conv1d(x, w, algorithm=algorithm)),
+                                      [[[-2.0, -2.0, -2.0]]], err_msg=algorithm)
+        np.testing.assert_array_equal(np.rint(ref.conv3d(x3, w3, algorithm=algorithm)),
+                                      np.full((1, 1, 2, 2, 2), 27.0), err_msg=algorithm)
+    assert ref.conv1d(np.zeros((0, 1, 5)), w, algorithm="fft").shape == (0, 1, 3)
+    x[0, 0, 1] = np.nan            # the FFT would smear it over every output: not here
+    np.testing.assert_array_equal(np.isnan(ref.conv1d(x, w, algorithm="fft")),
+                                  np.isnan(ref.conv1d(x, w, algorithm="im2col")))
 
 
 @pytest.mark.formulas("B4", "B7", "C7", "C10", "C11")
@@ -94,7 +172,10 @@ BAD = [
      r"conv1d: padding must be an int or a 1-tuple"),
     ("conv1d", (X1, W1), {"stride": (1, 2)}, TypeError, r"conv1d: stride must be an int or a 1-tuple"),
     ("conv1d", (X1, np.zeros((6, 4, 12))), {}, ValueError, r"spans 12 along L"),
-    ("conv1d", (X1, W1), {"algorithm": "fft"}, ValueError, r"algorithm must be one of \('auto', 'im2col'\)"),
+    ("conv1d", (X1, W1), {"algorithm": "winograd"}, ValueError,
+     r"conv1d: algorithm must be one of \('auto', 'naive', 'im2col', 'fft'\), got 'winograd'"),
+    ("conv3d", (X3, W3), {"algorithm": "winograd2"}, ValueError,
+     r"conv3d: algorithm must be one of \('auto', 'naive', 'im2col', 'fft'\)"),
     ("conv3d", (X3, np.zeros((4, 2, 3, 3))), {}, ValueError, r"weight must have 5 dim"),
     ("conv3d", (X3, W3), {"dilation": (1, 1)}, TypeError, r"dilation must be an int or a 3-tuple"),
     ("conv3d", (X3, W3), {"padding": "same", "stride": 2}, ValueError, r"same' needs stride 1"),
