@@ -320,7 +320,7 @@ def _conv_nd_rows(nd):
     return {f"conv{nd}d": ({"x": x, "weight": w, "bias": np.zeros(4)}, {
                 "x": ARRAY + [(np.zeros((2, 3, 6, 6, 6, 6)), "rank 6")], "weight": ARRAY,
                 "bias": [(np.zeros(5), "wrong length")],
-                "algorithm": [("fft", "2-D only"), (None, "None")], **common}),
+                "algorithm": [("winograd", "2-D only"), (None, "None")], **common}),
             f"conv{nd}d_backward": ({"grad_out": g, "x": x, "weight": w, "bias": np.zeros(4)}, {
                 "grad_out": ARRAY + [(np.zeros((2, 4) + (3,) * nd), "wrong shape")],
                 "x": ARRAY, "weight": ARRAY, "bias": [(np.zeros(5), "wrong length")],
