@@ -6,7 +6,9 @@ forward pass, and torch_flops with torch.utils.flop_counter.FlopCounterMode, for
 backward. FlopCounterMode counts convolutions (conv_transpose included) and matmuls only:
 for the norms, Lp and adaptive pooling it reports 0, which the same equality checks; their
 own FLOPs, MACs and connections are checked against the arithmetic written out in the
-worked examples below.
+worked examples below. Receptive fields of DECONV and of ADAPTIVEAVG (bins of one size)
+against the support of an autograd gradient; the reference model's layers against the
+torch twins' forward.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from cnnref.reference.model import from_network, trainable_network
 from cnnref.reference.netspec import Deconv, Subsample, parse_network
 from cnnref.reference.networks import layer_counts, network_counts, output_shapes
 from cnnref.verification.core.strategies import layer_stacks, seeds
-from cnnref.verification.training.torch_layers import torch_layer
+from cnnref.verification.training.torch_layers import torch_layer, torch_network
 
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
@@ -263,3 +265,54 @@ def _load(twin, params):
     module = twin[-1] if isinstance(twin, torch.nn.Sequential) else twin
     for name, value in params.items():
         getattr(module, name).copy_(torch.from_numpy(value))
+
+
+@st.composite
+def _stack_ending_in_deconv_or_adaptive(draw):
+    """layer_stacks' maps (no FC), then one DECONV or an ADAPTIVEAVG whose output size
+    divides the map (each bin then a k = s = H / oh window), then maybe a 3x3 CONV."""
+    net = draw(layer_stacks(max_fc=0))
+    c, h, w = (output_shapes(net) or [net.input.shape])[-1]
+    if draw(st.booleans()):
+        k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        p = draw(st.integers(0, (d * (k - 1)) // 2))
+        last = f"DECONV 2@{k}/{s}+{p} dil={d}"
+    else:
+        oh = draw(st.sampled_from([m for m in range(1, h + 1) if h % m == 0]))
+        ow = draw(st.sampled_from([m for m in range(1, w + 1) if w % m == 0]))
+        last = f"ADAPTIVEAVG {oh}x{ow}"
+    text = ref.format_network(net) + " -> " + last
+    if draw(st.booleans()):
+        text += " -> CONV 1@3x3+1"
+    return parse_network(text)
+
+
+@pytest.mark.formulas("A8")
+@settings(max_examples=40, deadline=None)
+@given(net=_stack_ending_in_deconv_or_adaptive(), seed=seeds, data=st.data())
+def test_deconv_and_adaptive_fields_hold_the_input_gradient_support(net, seed, data):
+    """A DECONV unit's field is the hull of the inputs its taps reach (the zero-inserted
+    view: jump j/s, size r + (k - 1)*d*j/s); an ADAPTIVEAVG whose bins are k = s = H / oh
+    windows is that pool. The support of d out[unit] / d input (positive weights and
+    input, max pools as average pools, BN in eval mode, as test_counting's A8 check)
+    lies inside [centre - (r - 1)/2, centre + (r - 1)/2], centre = start + unit * jump."""
+    torch.manual_seed(seed % 2**31)
+    model = torch_network(net).double().eval()
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, ref.Pool) and layer.mode == "max":
+            model[i] = torch.nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(0.1 + 0.9 * torch.rand_like(p))
+    x = (torch.rand(1, *net.input.shape, dtype=torch.float64) + 0.5).requires_grad_()
+    out = model(x)[0]
+    unit = tuple(data.draw(st.integers(0, n - 1)) for n in out.shape)
+    out[unit].backward()
+    support = (x.grad[0] != 0).any(dim=0).numpy()
+    rf = ref.receptive_fields(net)[-1]
+    for axis, (r, j, start, u) in enumerate(zip(rf.size, rf.jump, rf.start, unit[1:])):
+        used = np.flatnonzero(support.any(axis=1 - axis))
+        lo, hi = start + u * j - (r - 1) / 2, start + u * j + (r - 1) / 2
+        assert used.size == 0 or (lo - 1e-9 <= used.min() and used.max() <= hi + 1e-9), \
+            f"support along axis {axis}: {used.tolist()}, outside [{lo}, {hi}] " \
+            f"[receptive_fields({ref.format_network(net)!r})[-1] = {rf}, unit {unit}]"
