@@ -30,6 +30,7 @@ from .conv import conv_im2col
 from .conv_args import ConvGeometry
 from .conv_backward import _grad_x_documents, grad_input_col2im, grad_weight_im2col
 from .im2col import workspace_cap
+from .memory import check_conv_memory
 from .shapes import normalize_padding
 
 LAYOUTS = {1: ("(N, C_in, L)", "(C_in, C_out // groups, kL)"),
@@ -94,6 +95,9 @@ def _forward(x, weight, bias, stride, padding, output_padding, groups, dilation,
     if method not in ("auto",) + METHODS:
         raise ValueError(f"{func}: method must be one of {('auto',) + METHODS}, "
                          f"got {method!r}")
+    # the result is the input gradient of a convolution: its estimate, before allocating
+    check_conv_memory(func, geo, x.dtype.itemsize, "im2col", cap, backward=True,
+                      x=x.shape, weight=weight.shape)
     if geo.n == 0:                     # an empty batch: the empty result, as torch
         out = np.zeros((0, geo.c) + geo.hw, dtype=x.dtype)
     elif method in ("auto", "col2im"):
@@ -115,6 +119,8 @@ def _backward(grad_out, x, weight, bias, stride, padding, output_padding, groups
                               layout="(N, C_out, *spatial_out)", dtype=x.dtype,
                               context=f"x.shape={x.shape}, weight.shape={weight.shape}")
     cap = workspace_cap(workspace_bytes, func)
+    check_conv_memory(func, geo, x.dtype.itemsize, "im2col", cap, backward=True,
+                      x=x.shape, weight=weight.shape, grad_out=grad_out.shape)
     if geo.n == 0:                     # an empty batch: empty grad_x, zero grad_weight
         gx, gw = np.zeros(x.shape, dtype=x.dtype), np.zeros(weight.shape, dtype=x.dtype)
     else:

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from .memory import check_elementwise
 from ._validate import (_is_int, boolean, check_grad_out, float_array, positive_int, real,
                         same_dtype)
 
@@ -74,6 +75,8 @@ def _layer_setup(x, normalized_shape, weight, bias, func):
         raise TypeError(f"{func}: normalized_shape must be a positive int or a non-empty "
                         f"sequence of them, got {normalized_shape!r}")
     x = float_array(x, "x", func)
+    # x, its centred and normalised copies, the gradient's temporaries
+    check_elementwise(func, x.itemsize, 6, x=x.shape)
     if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"{func}: x.shape={x.shape} must end with normalized_shape={shape}")
     # normalized_shape's sizes are >= 1, so an empty x has an empty leading (batch) axis:
@@ -113,6 +116,8 @@ def layer_norm_backward(grad_out, x, normalized_shape, weight=None, bias=None, e
 
 def _group_setup(x, num_groups, weight, bias, func):
     x = float_array(x, "x", func)
+    # x, its centred and normalised copies, the gradient's temporaries
+    check_elementwise(func, x.itemsize, 6, x=x.shape)
     if x.ndim < 2 or min(x.shape[1:]) == 0:
         raise ValueError(f"{func}: x must be (N, C, *) and non-empty but for N (an empty "
                          f"batch, N = 0, gives an empty result), got shape {x.shape}")
@@ -159,6 +164,8 @@ def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-
 def _instance_setup(x, running_mean, running_var, weight, bias, use_input_stats, momentum,
                     func):
     x = float_array(x, "x", func)
+    # x, its centred and normalised copies, the gradient's temporaries
+    check_elementwise(func, x.itemsize, 6, x=x.shape)
     use_input_stats = boolean(use_input_stats, "use_input_stats", func)
     real(momentum, "momentum", func, 0)
     if x.ndim < 3 or min(x.shape[1:]) == 0:

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from ._validate import _is_int, boolean, check_grad_out, float_array, ntuple
+from .memory import check_bytes, check_elementwise, elements
 from .pooling import LAYOUTS, _avg_pool, _avg_pool_backward, _max_pool, _max_pool_backward
 
 
@@ -54,7 +55,25 @@ def _adaptive_args(x, output_size, func, nd):
     if isinstance(output_size, (tuple, list)) and any(v is None for v in output_size):
         output_size = tuple(n if v is None else v for v, n in zip(output_size, x.shape[2:]))
     size = ntuple(output_size, nd, "output_size", func, minimum=1)
+    _check_memory(x, size, func)
     return x, size
+
+
+def _check_memory(x, size, func) -> None:
+    """The bins' (m, n) matrices, and the largest intermediate at the larger of input and
+    output size per axis: the mean's contractions (three of them), or the maximum's
+    gathered bins (values, flat indices and their copies, the longest bin each)."""
+    n_c, widest = x.shape[:2], tuple(max(n, m) for n, m in zip(x.shape[2:], size))
+    largest = 3 * x.itemsize * elements(n_c + widest)
+    if "max" in func:                  # last axis first, as _adaptive_max_parts
+        dims = list(x.shape[2:])
+        for axis in reversed(range(len(size))):
+            n, m = dims[axis], size[axis]
+            dims[axis] = m * (-(-n // m) + 1)
+            largest = max(largest, (2 * x.itemsize + 17) * elements(n_c + tuple(dims)))
+            dims[axis] = m
+    nbytes = largest + 17 * sum(n * m for n, m in zip(x.shape[2:], size))
+    check_bytes(func, nbytes, f"the bins of output_size {size}", x=x.shape)
 
 
 def _apply_axes(x, matrices, transpose=False) -> np.ndarray:
@@ -218,6 +237,8 @@ def _lp_args(x, norm_type, kernel_size, func, nd):
             norm_type == 0 or np.isnan(norm_type):
         raise ValueError(f"{func}: norm_type must be a non-zero number, got {norm_type!r}")
     x = float_array(x, "x", func, nd + 2, LAYOUTS[nd][0])
+    # x^p and its mean pool's padded copies come before the pooling's own estimate
+    check_elementwise(func, x.itemsize, 4, x=x.shape)
     return x, math.prod(ntuple(kernel_size, nd, "kernel_size", func, minimum=1))
 
 
@@ -316,6 +337,8 @@ def _unpool_args(x, indices, kernel_size, stride, padding, output_size, func, nd
         raise ValueError(f"{func}: the output size {size} is empty (input {x.shape[2:]}, "
                          f"kernel {kernel}, stride {stride}, padding {pad}); pass output_size")
     plane = math.prod(size)
+    check_bytes(func, 8 * elements(x.shape[:2] + size) + 16 * idx.size,
+                f"the output of size {size}", x=x.shape)
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
         raise ValueError(f"{func}: indices must lie in [0, {plane}) for output size "
                          f"{size}, got [{idx.min()}, {idx.max()}]")

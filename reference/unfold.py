@@ -20,6 +20,7 @@ from ._validate import check_grad_out, float_array, ntuple
 from .conv_args import ConvGeometry
 from .conv_backward import crop_padding
 from .im2col import col2im, im2col, pad_if_needed
+from .memory import check_bytes, elements
 from .shapes import conv_output_shape, normalize_padding
 
 
@@ -33,7 +34,18 @@ def _geometry(c, n, hw, kernel_size, dilation, padding, stride, func) -> ConvGeo
                         f"got {padding!r}")
     pads = normalize_padding(padding, kernel, dilation, stride, func)
     out = conv_output_shape(hw, kernel, stride, pads, dilation, func)
-    return ConvGeometry(n, c, tuple(hw), 1, kernel, stride, pads, dilation, 1, out)
+    geo = ConvGeometry(n, c, tuple(hw), 1, kernel, stride, pads, dilation, 1, out)
+    _check_memory(geo, func)
+    return geo
+
+
+def _check_memory(geo: ConvGeometry, func: str) -> None:
+    """The columns (N, C*kH*kW, L) and two padded planes, estimated before allocating
+    (float64: the larger itemsize)."""
+    padded = tuple(h + a + b for h, (a, b) in zip(geo.hw, geo.pads))
+    nbytes = 8 * elements((geo.n, geo.c * math.prod(geo.kernel), math.prod(geo.out)),
+                          (geo.n, geo.c) + padded, (geo.n, geo.c) + padded)
+    check_bytes(func, nbytes, "the columns and the padded input", x=(geo.n, geo.c) + geo.hw)
 
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):

@@ -101,6 +101,7 @@ HUGE_2D = np.broadcast_to(np.float64(1.0), (100000, 100000))
 W3 = np.ones((1, 1, 3, 3))
 G_HUGE = np.broadcast_to(np.float64(1.0), (1, 1, 99998, 99998))
 ONE = np.ones(1)
+HUGE_3D = np.broadcast_to(np.float64(1.0), (1, 1, 100000, 1000, 100))
 
 REFUSED = [
     ("conv2d", lambda: ref.conv2d(HUGE, W3)),
@@ -130,6 +131,29 @@ REFUSED = [
     ("dense", lambda: ref.dense(HUGE_2D, HUGE_2D)),
     ("one_hot", lambda: ref.one_hot(np.zeros(100000, np.int64), 100000)),
     ("coverage_map", lambda: ref.coverage_map((100000, 100000), 3)),
+    # the operators beyond the documents
+    ("conv3d", lambda: ref.conv3d(HUGE_3D, np.ones((1, 1, 1, 1, 1)))),
+    ("conv_transpose2d", lambda: ref.conv_transpose2d(HUGE, W3)),
+    ("conv_transpose2d", lambda: ref.conv_transpose2d(HUGE, W3, method="documents")),
+    ("conv_transpose1d", lambda: ref.conv_transpose1d(
+        np.broadcast_to(np.float64(1.0), (1, 1, 100000)), np.ones((1, 1, 2)), stride=100000)),
+    ("conv_transpose2d_backward", lambda: ref.conv_transpose2d_backward(
+        np.broadcast_to(np.float64(1.0), (1, 1, 100002, 100002)), HUGE, W3)),
+    ("max_pool1d", lambda: ref.max_pool1d(HUGE[0], 2)),
+    ("avg_pool3d", lambda: ref.avg_pool3d(HUGE_3D, 2)),
+    ("unfold", lambda: ref.unfold(HUGE, 3)),
+    ("fold", lambda: ref.fold(np.broadcast_to(np.float64(1.0), (1, 1, 10**10)),
+                              (100000, 100000), 1)),
+    ("adaptive_avg_pool2d", lambda: ref.adaptive_avg_pool2d(HUGE, 7)),
+    ("adaptive_avg_pool1d", lambda: ref.adaptive_avg_pool1d(np.ones((1, 1, 3)), 100000 ** 2)),
+    ("adaptive_max_pool3d", lambda: ref.adaptive_max_pool3d(HUGE_3D, 1)),
+    ("lp_pool2d", lambda: ref.lp_pool2d(HUGE, 2, 2)),
+    ("max_unpool2d", lambda: ref.max_unpool2d(np.ones((1, 1, 1, 1)),
+                                              np.zeros((1, 1, 1, 1), np.int64), 100000)),
+    ("layer_norm", lambda: ref.layer_norm(HUGE, (100000, 100000))),
+    ("group_norm", lambda: ref.group_norm(HUGE, 1)),
+    ("instance_norm_backward", lambda: ref.instance_norm_backward(HUGE, HUGE)),
+    ("nll_loss", lambda: ref.nll_loss(HUGE_2D, np.zeros(100000, np.int64))),
 ]
 
 
