@@ -339,3 +339,243 @@ def dense(x, weight, bias=None):
 
 def dense_backward(grad_out, x, weight, bias=None):
     return _vjp(_dense_tf, grad_out, (0, 1, 2), x, weight, bias)
+
+
+# --- 1-D and 3-D convolution and pooling ----------------------------------------------
+
+def _ntuple(v, nd):
+    return (int(v),) * nd if np.ndim(v) == 0 else tuple(int(a) for a in v)
+
+
+def _pads_nd(padding, nd):
+    """An int, one per axis or one (before, after) pair per axis -> nd (before, after)."""
+    if np.ndim(padding) == 2:
+        return tuple(_ntuple(p, 2) for p in padding)
+    return tuple((p, p) for p in _ntuple(padding, nd))
+
+
+def _last(x):
+    """(N, C, *spatial) -> (N, *spatial, C), TF's channels-last layout."""
+    return tf.transpose(x, [0, *range(2, x.shape.rank), 1])
+
+
+def _first(y):
+    """(N, *spatial, C) -> (N, C, *spatial)."""
+    return tf.transpose(y, [0, y.shape.rank - 1, *range(1, y.shape.rank - 1)])
+
+
+def _named_padding(func, padding, kernel, dilation):
+    """'same' / 'valid' -> 'SAME' / 'VALID', zero padding -> 'VALID'; any other padding
+    is NotImplementedError: tf.nn.conv1d, conv3d, the 3-D pools and conv1d/3d_transpose
+    take only 'SAME' or 'VALID' (their docs)."""
+    if isinstance(padding, str) and padding != "full":
+        return padding.upper()
+    if not isinstance(padding, str) and not any(sum(_pads_nd(padding, len(kernel)), ())):
+        return "VALID"
+    raise NotImplementedError(f"tensorflow {func}: padding={padding!r} unsupported ({_API}"
+                              f"{func.replace('_backward', '')}: padding 'SAME' or 'VALID')")
+
+
+def _conv_nd_tf(x, weight, bias, stride, padding, dilation, func):
+    """tf.nn.convolution (tf.nn.conv1d / conv3d underneath, space_to_batch when dilated
+    at stride 1) in channels-last; filter (*k, C/groups, K); groups inferred by TF."""
+    nd = x.shape.rank - 2
+    pads = _named_padding(func, padding, weight.shape[2:], _ntuple(dilation, nd))
+    w = tf.transpose(weight, [*range(2, nd + 2), 1, 0])
+    y = tf.nn.convolution(_last(x), w, strides=_ntuple(stride, nd), padding=pads,
+                          dilations=_ntuple(dilation, nd))
+    return _first(y if bias is None else tf.nn.bias_add(y, bias))
+
+
+def _conv_nd(func, x, weight, bias, stride, padding, dilation):
+    b = None if bias is None else tf.convert_to_tensor(bias)
+    return np.asarray(_conv_nd_tf(tf.convert_to_tensor(x), tf.convert_to_tensor(weight), b,
+                                  stride, padding, dilation, func))
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_nd("conv1d", x, weight, bias, stride, padding, dilation)
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_nd("conv3d", x, weight, bias, stride, padding, dilation)
+
+
+def conv1d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1):
+    return _vjp(_conv_nd_tf, grad_out, (0, 1, 2), x, weight, bias, stride=stride,
+                padding=padding, dilation=dilation, func="conv1d")
+
+
+def conv3d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1):
+    return _vjp(_conv_nd_tf, grad_out, (0, 1, 2), x, weight, bias, stride=stride,
+                padding=padding, dilation=dilation, func="conv3d")
+
+
+def _pool_nd_tf(x, kind, kernel_size, stride, padding, dilation, func):
+    """tf.nn.max_pool1d (explicit pads), tf.nn.max_pool3d / avg_pool1d / avg_pool3d
+    ('SAME' / 'VALID' only), tf.nn.pool when dilated ('SAME' / 'VALID', stride 1)."""
+    nd = x.shape.rank - 2
+    kernel = _ntuple(kernel_size, nd)
+    strides = kernel if stride is None else _ntuple(stride, nd)
+    dilation, pads = _ntuple(dilation, nd), _pads_nd(padding, nd)
+    if dilation != (1,) * nd:
+        named = _named_padding(func, padding, kernel, dilation)
+        if strides != (1,) * nd:
+            raise NotImplementedError(f"tensorflow {func}: stride > 1 with dilation "
+                                      f"unsupported ({_API}pool: 'If any value of strides "
+                                      "is > 1, then all values of dilation_rate must be 1')")
+        y = tf.nn.pool(_last(x), kernel, kind, strides=strides, padding=named,
+                       dilations=dilation)
+    elif kind == "MAX" and nd == 1:
+        y = tf.nn.max_pool1d(_last(x), kernel, strides, [[0, 0], list(pads[0]), [0, 0]])
+    else:
+        op = {("MAX", 3): tf.nn.max_pool3d, ("AVG", 1): tf.nn.avg_pool1d,
+              ("AVG", 3): tf.nn.avg_pool3d}[kind, nd]
+        y = op(_last(x), kernel, strides, _named_padding(func, padding, kernel, dilation))
+    return _first(y)
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    _no_pool_flags("max_pool1d", ceil_mode)
+    return np.asarray(_pool_nd_tf(tf.convert_to_tensor(x), "MAX", kernel_size, stride,
+                                  padding, dilation, "max_pool1d"))
+
+
+def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    _no_pool_flags("max_pool3d", ceil_mode)
+    return np.asarray(_pool_nd_tf(tf.convert_to_tensor(x), "MAX", kernel_size, stride,
+                                  padding, dilation, "max_pool3d"))
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, dilation=1):
+    _no_pool_flags("avg_pool1d", ceil_mode, count_include_pad)
+    return np.asarray(_pool_nd_tf(tf.convert_to_tensor(x), "AVG", kernel_size, stride,
+                                  padding, dilation, "avg_pool1d"))
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, dilation=1):
+    _no_pool_flags("avg_pool3d", ceil_mode, count_include_pad, divisor_override)
+    return np.asarray(_pool_nd_tf(tf.convert_to_tensor(x), "AVG", kernel_size, stride,
+                                  padding, dilation, "avg_pool3d"))
+
+
+def max_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    _no_pool_flags("max_pool1d", ceil_mode)
+    return _vjp(_pool_nd_tf, grad_out, (0,), x, "MAX", kernel_size, stride, padding,
+                dilation, "max_pool1d")[0]
+
+
+def max_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    _no_pool_flags("max_pool3d", ceil_mode)
+    return _vjp(_pool_nd_tf, grad_out, (0,), x, "MAX", kernel_size, stride, padding,
+                dilation, "max_pool3d")[0]
+
+
+def avg_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, dilation=1):
+    _no_pool_flags("avg_pool1d", ceil_mode, count_include_pad)
+    return _vjp(_pool_nd_tf, grad_out, (0,), x, "AVG", kernel_size, stride, padding,
+                dilation, "avg_pool1d")[0]
+
+
+def avg_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None, dilation=1):
+    _no_pool_flags("avg_pool3d", ceil_mode, count_include_pad, divisor_override)
+    return _vjp(_pool_nd_tf, grad_out, (0,), x, "AVG", kernel_size, stride, padding,
+                dilation, "avg_pool3d")[0]
+
+
+# --- transposed convolution -------------------------------------------------------------
+
+def _transpose_padding(func, padding, nd):
+    """Zero -> 'VALID'; tf.nn.conv2d_transpose also takes explicit pads (NHWC list);
+    conv1d_transpose and conv3d_transpose take only 'SAME' / 'VALID' (their docs)."""
+    pads = _pads_nd(padding, nd)
+    if not any(sum(pads, ())):
+        return "VALID"
+    if nd == 2:
+        return [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
+    raise NotImplementedError(f"tensorflow {func}: padding={padding!r} unsupported ({_API}"
+                              f"{func.replace('_backward', '')}: padding 'SAME' or 'VALID')")
+
+
+def _conv_transpose_tf(x, weight, bias, stride, padding, output_padding, dilation, func):
+    """tf.nn.conv{1,2,3}d_transpose in channels-last with output_shape given explicitly:
+    torch's (i - 1)*s - p_before - p_after + d*(k - 1) + output_padding + 1; weight
+    (C_in, C_out, *k) -> TF's filter (*k, C_out, C_in)."""
+    nd = x.shape.rank - 2
+    s, d = _ntuple(stride, nd), _ntuple(dilation, nd)
+    pads, extra = _pads_nd(padding, nd), _ntuple(output_padding, nd)
+    out = [(i - 1) * st - a - b + dl * (k - 1) + e + 1 for i, st, (a, b), dl, k, e
+           in zip(x.shape[2:], s, pads, d, weight.shape[2:], extra)]
+    op = {1: tf.nn.conv1d_transpose, 2: tf.nn.conv2d_transpose,
+          3: tf.nn.conv3d_transpose}[nd]
+    y = op(_last(x), tf.transpose(weight, [*range(2, nd + 2), 1, 0]),
+           [x.shape[0], *out, weight.shape[1]], s,
+           _transpose_padding(func, padding, nd), dilations=d)
+    return _first(y if bias is None else tf.nn.bias_add(y, bias))
+
+
+def _no_groups(func, groups):
+    if groups != 1:
+        raise NotImplementedError(f"tensorflow {func}: groups > 1 unsupported "
+                                  f"({_API}{func.replace('_backward', '')}: no groups "
+                                  "argument)")
+
+
+def _conv_transpose(func, x, weight, bias, stride, padding, output_padding, groups,
+                    dilation):
+    _no_groups(func, groups)
+    b = None if bias is None else tf.convert_to_tensor(bias)
+    return np.asarray(_conv_transpose_tf(tf.convert_to_tensor(x), tf.convert_to_tensor(weight),
+                                         b, stride, padding, output_padding, dilation, func))
+
+
+def _conv_transpose_backward(func, grad_out, x, weight, bias, stride, padding,
+                             output_padding, groups, dilation):
+    _no_groups(func, groups)
+    return _vjp(_conv_transpose_tf, grad_out, (0, 1, 2), x, weight, bias, stride=stride,
+                padding=padding, output_padding=output_padding, dilation=dilation,
+                func=func)
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transpose("conv1d_transpose", x, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transpose("conv2d_transpose", x, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transpose("conv3d_transpose", x, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose1d_backward(grad_out, x, weight, bias=None, stride=1, padding=0,
+                              output_padding=0, groups=1, dilation=1):
+    return _conv_transpose_backward("conv1d_transpose", grad_out, x, weight, bias, stride,
+                                    padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0,
+                              output_padding=0, groups=1, dilation=1):
+    return _conv_transpose_backward("conv2d_transpose", grad_out, x, weight, bias, stride,
+                                    padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d_backward(grad_out, x, weight, bias=None, stride=1, padding=0,
+                              output_padding=0, groups=1, dilation=1):
+    return _conv_transpose_backward("conv3d_transpose", grad_out, x, weight, bias, stride,
+                                    padding, output_padding, groups, dilation)
