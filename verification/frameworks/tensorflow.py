@@ -7,8 +7,12 @@ with 'SAME' / 'VALID' padding: its space_to_batch path has CPU gradients); max_p
 dilated); avg_pool2d -> tf.nn.avg_pool2d (tf.nn.pool "AVG" when dilated); batch_norm ->
 tf.compat.v1.nn.fused_batch_norm (NCHW, exponential_avg_factor = momentum); relu /
 leaky_relu / sigmoid / tanh / softmax / log_softmax -> tf.nn.*; cross_entropy ->
-tf.nn.sparse_softmax_cross_entropy_with_logits + tf.reduce_mean; dense ->
-tf.linalg.matmul(transpose_b=True) + tf.nn.bias_add.
+keras.losses.SparseCategoricalCrossentropy / CategoricalCrossentropy(from_logits); dense
+-> tf.linalg.matmul(transpose_b=True) + tf.nn.bias_add; conv1d/3d -> tf.nn.convolution;
+max_pool1d/3d, avg_pool1d/3d -> tf.nn.*; conv_transpose1d/2d/3d -> tf.nn.conv{1,2,3}d_transpose;
+layer_norm -> keras.ops.layer_normalization; group_norm / instance_norm ->
+keras.layers.GroupNormalization. No TF op (not defined, NOTES): unfold, fold, adaptive
+and Lp pooling, max_unpool, nll_loss.
 Layout: TF's CPU conv and pooling kernels are NHWC only, so NCHW is transposed to NHWC
 and back inside the differentiated function (the tape sees the transposes); the weight
 (K, C/g, kH, kW) becomes TF's filter (kH, kW, C/g, K), and groups is what TF infers from
@@ -32,6 +36,8 @@ import tensorflow as tf  # noqa: E402
 
 _API = "https://www.tensorflow.org/api_docs/python/tf/nn/"
 _FBN_DOC = "https://www.tensorflow.org/api_docs/python/tf/raw_ops/FusedBatchNormV3"
+_KERAS_LOSSES = "https://keras.io/api/losses/probabilistic_losses/#"
+_KERAS_NORM = "https://keras.io/api/layers/normalization_layers/group_normalization/"
 # FusedBatchNormV3's x: "half, bfloat16, float32" (a double input is refused: "Value for
 # attr 'T' of double is not in the list of allowed values: half, bfloat16, float").
 FLOAT32_ONLY = frozenset({"batch_norm", "batch_norm_backward"})
@@ -64,7 +70,54 @@ NOTES = {
                            "float32 only like the forward.",
     "leaky_relu": "tf.nn.leaky_relu(alpha=negative_slope): alpha is a float op attribute, "
                   "stored in float32, so a float64 result uses float32(negative_slope).",
-    "cross_entropy": "tf.nn.sparse_softmax_cross_entropy_with_logits, then tf.reduce_mean.",
+    "cross_entropy": "Keras's losses on channels-last logits (N, *d, C), dtype = the "
+                     "logits': class indices -> SparseCategoricalCrossentropy(from_logits, "
+                     "ignore_class = ignore_index); probabilities, or indices with "
+                     "label_smoothing (one-hot) -> CategoricalCrossentropy(label_smoothing: "
+                     "y (1 - e) + e / C, torch's). reduction 'mean' -> "
+                     "'sum_over_batch_size' (over the unignored positions), 'sum', 'none'. "
+                     "No class weights (NotImplementedError), no ignore_class with label "
+                     "smoothing (NotImplementedError when a target is ignored).",
+    "cross_entropy_backward": "GradientTape through the same Keras loss.",
+    "conv1d": "tf.nn.convolution (tf.nn.conv1d underneath) in NWC, filter (kL, C/g, K), "
+              "groups inferred; padding only 'SAME'/'VALID' (and zero): other padding "
+              "NotImplementedError (tf.nn.conv1d's docs); dilation with stride > 1 is "
+              "TF's own refusal.",
+    "conv3d": "tf.nn.convolution (tf.nn.conv3d) in NDHWC; padding as conv1d (tf.nn.conv3d "
+              "takes 'SAME'/'VALID' only).",
+    "max_pool1d": "tf.nn.max_pool1d with explicit pads; dilated: tf.nn.pool('MAX'); no "
+                  "ceil_mode: NotImplementedError. Max semantics as max_pool2d.",
+    "max_pool3d": "tf.nn.max_pool3d ('SAME'/'VALID' only: padding > 0 NotImplementedError); "
+                  "dilated: tf.nn.pool; no ceil_mode.",
+    "avg_pool1d": "tf.nn.avg_pool1d ('VALID' only); no ceil_mode / count_include_pad.",
+    "avg_pool3d": "tf.nn.avg_pool3d ('VALID' only); no ceil_mode / count_include_pad / "
+                  "divisor_override.",
+    **{f"conv_transpose{nd}d": f"tf.nn.conv{nd}d_transpose in channels-last with "
+       "output_shape = torch's size (output_padding included); filter (*k, C_out, C_in); "
+       "zero padding -> 'VALID'" + (", other padding -> explicit pads (asymmetric too)"
+                                   if nd == 2 else "; other padding NotImplementedError "
+                                   "('SAME'/'VALID' only)") + "; groups > 1 "
+       "NotImplementedError (no groups argument)." for nd in (1, 2, 3)},
+    "layer_norm": "keras.ops.layer_normalization(x, gamma=weight, beta=bias, axis = the "
+                  "last len(normalized_shape) axes, epsilon).",
+    "group_norm": "keras.layers.GroupNormalization(groups, axis=1, epsilon; scale/center "
+                  "off for a None weight/bias) in the input's dtype, gamma and beta handed "
+                  "in by stateless_call (so GradientTape sees them).",
+    "instance_norm": "keras GroupNormalization with groups = C (its docs: 'identical to "
+                     "Instance Normalization'); use_input_stats=False (running statistics) "
+                     "has no TF op: NotImplementedError.",
+    "nll_loss": "not defined: TF has no negative log-likelihood loss op (picking "
+                "-input[target] is a gather, not a loss operator).",
+    "unfold": "not defined: tf.image.extract_patches has no padding or dilation-with-"
+              "padding form of torch's and orders each patch channels-last; it is not "
+              "how a TF user writes unfold's (N, C*kH*kW, L).",
+    "fold": "not defined: TF has no col2im / fold op.",
+    **{f"adaptive_{kind}_pool{nd}d": "not defined: TF core has no adaptive pooling "
+       "(TensorFlow Addons, which had AdaptiveAveragePooling, is end-of-life)."
+       for kind in ("avg", "max") for nd in (1, 2, 3)},
+    **{f"lp_pool{nd}d": "not defined: TF has no Lp pooling op." for nd in (1, 2, 3)},
+    **{f"max_unpool{nd}d": "not defined: TF has no max unpooling op "
+       "(tf.nn.max_pool_with_argmax has no inverse)." for nd in (1, 2, 3)},
     "dense": "tf.linalg.matmul(x, weight, transpose_b=True), then tf.nn.bias_add.",
 }
 
@@ -312,19 +365,54 @@ def log_softmax_backward(grad_out, x, dim):
 
 # --- loss, dense ------------------------------------------------------------------------
 
-def _cross_entropy_tf(logits, target):
-    """Mean over the batch of TF's per-example softmax cross-entropy."""
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target,
-                                                                         logits=logits))
+def _keras_loss(target, classes, ignore_index, reduction, label_smoothing, dtype):
+    """The Keras loss object (from_logits, channels-last) and the targets it takes: class
+    indices -> SparseCategoricalCrossentropy(ignore_class); probabilities, or indices
+    with label smoothing (one-hot: SparseCategoricalCrossentropy has no label_smoothing)
+    -> CategoricalCrossentropy(label_smoothing). 'mean' -> 'sum_over_batch_size', which
+    divides by the unmasked count."""
+    kwargs = {"from_logits": True, "dtype": dtype.name,
+              "reduction": {"mean": "sum_over_batch_size", "sum": "sum"}.get(reduction)}
+    if target.dtype.is_integer and float(label_smoothing) == 0.0:
+        return (tf.keras.losses.SparseCategoricalCrossentropy(
+            ignore_class=int(ignore_index), **kwargs), target)
+    if target.dtype.is_integer:
+        if bool(tf.reduce_any(target == ignore_index)):
+            raise NotImplementedError(
+                f"tensorflow cross_entropy: ignore_index with label_smoothing unsupported "
+                f"({_KERAS_LOSSES}CategoricalCrossentropy: no ignore_class argument)")
+        target = tf.one_hot(target, classes, dtype=dtype)
+    else:
+        target = _last(target) if target.shape.rank > 2 else target
+    return (tf.keras.losses.CategoricalCrossentropy(
+        label_smoothing=float(label_smoothing), **kwargs), target)
 
 
-def cross_entropy(logits, target):
+def _cross_entropy_tf(logits, target, weight, ignore_index, reduction, label_smoothing):
+    """Keras's softmax cross-entropy losses on channels-last logits (N, *d, C)."""
+    if weight is not None:
+        raise NotImplementedError(f"tensorflow cross_entropy: class weights unsupported "
+                                  f"({_KERAS_LOSSES}SparseCategoricalCrossentropy: no class "
+                                  "weight argument; sample_weight weighs positions)")
+    z = _last(logits) if logits.shape.rank > 2 else logits
+    loss, y = _keras_loss(target, logits.shape[1], ignore_index, reduction, label_smoothing,
+                          logits.dtype)
+    return loss(y, z)
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    w = None if weight is None else tf.convert_to_tensor(weight)
     return np.asarray(_cross_entropy_tf(tf.convert_to_tensor(logits),
-                                        tf.convert_to_tensor(target)))
+                                        tf.convert_to_tensor(target), w, ignore_index,
+                                        reduction, label_smoothing))
 
 
-def cross_entropy_backward(grad_out, logits, target):
-    return _vjp(_cross_entropy_tf, grad_out, (0,), logits, target)[0]
+def cross_entropy_backward(grad_out, logits, target, weight=None, ignore_index=-100,
+                           reduction="mean", label_smoothing=0.0):
+    return _vjp(_cross_entropy_tf, grad_out, (0,), logits, target, weight,
+                ignore_index=ignore_index, reduction=reduction,
+                label_smoothing=label_smoothing)[0]
 
 
 def _dense_tf(x, weight, bias):
@@ -579,3 +667,68 @@ def conv_transpose3d_backward(grad_out, x, weight, bias=None, stride=1, padding=
                               output_padding=0, groups=1, dilation=1):
     return _conv_transpose_backward("conv3d_transpose", grad_out, x, weight, bias, stride,
                                     padding, output_padding, groups, dilation)
+
+
+# --- layer, group and instance norm -------------------------------------------------------
+
+def _layer_norm_tf(x, normalized_shape, weight, bias, eps):
+    """keras.ops.layer_normalization over the last len(normalized_shape) axes; gamma and
+    beta have normalized_shape, as torch's weight and bias (None: no scale / shift)."""
+    k = len(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else 1
+    return tf.keras.ops.layer_normalization(x, weight, bias,
+                                            axis=list(range(x.shape.rank - k, x.shape.rank)),
+                                            epsilon=eps)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-05):
+    w, b = (None if a is None else tf.convert_to_tensor(a) for a in (weight, bias))
+    return np.asarray(_layer_norm_tf(tf.convert_to_tensor(x), normalized_shape, w, b, eps))
+
+
+def layer_norm_backward(grad_out, x, normalized_shape, weight=None, bias=None, eps=1e-05):
+    return _vjp(_layer_norm_tf, grad_out, (0, 2, 3), x, normalized_shape, weight, bias,
+                eps)
+
+
+def _group_norm_tf(x, num_groups, weight, bias, eps):
+    """keras.layers.GroupNormalization(groups, axis=1) in the input's dtype; its gamma and
+    beta (per channel, as torch's) are handed in by stateless_call, so the tape sees them;
+    weight or bias None -> scale=False or center=False."""
+    layer = tf.keras.layers.GroupNormalization(
+        groups=int(num_groups), axis=1, epsilon=eps, scale=weight is not None,
+        center=bias is not None, dtype=x.dtype.name)
+    layer.build(x.shape)
+    y, _ = layer.stateless_call([v for v in (weight, bias) if v is not None], [], x)
+    return y
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-05):
+    w, b = (None if a is None else tf.convert_to_tensor(a) for a in (weight, bias))
+    return np.asarray(_group_norm_tf(tf.convert_to_tensor(x), num_groups, w, b, eps))
+
+
+def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-05):
+    return _vjp(_group_norm_tf, grad_out, (0, 2, 3), x, num_groups, weight, bias, eps)
+
+
+def _instance_norm_tf(x, running_mean, running_var, weight, bias, use_input_stats, eps):
+    """GroupNormalization with one group per channel, which its docs call "identical to
+    Instance Normalization". TF has no op normalising by running statistics."""
+    if not use_input_stats:
+        raise NotImplementedError(
+            f"tensorflow instance_norm: use_input_stats=False unsupported ({_KERAS_NORM}: "
+            "normalises by each instance's statistics only)")
+    return _group_norm_tf(x, x.shape[1], weight, bias, eps)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    w, b = (None if a is None else tf.convert_to_tensor(a) for a in (weight, bias))
+    return np.asarray(_instance_norm_tf(tf.convert_to_tensor(x), running_mean, running_var,
+                                        w, b, use_input_stats, eps))
+
+
+def instance_norm_backward(grad_out, x, running_mean=None, running_var=None, weight=None,
+                           bias=None, use_input_stats=True, momentum=0.1, eps=1e-05):
+    return _vjp(_instance_norm_tf, grad_out, (0, 3, 4), x, running_mean, running_var,
+                weight, bias, use_input_stats, eps)
