@@ -11,7 +11,8 @@ keras.losses.SparseCategoricalCrossentropy / CategoricalCrossentropy(from_logits
 -> tf.linalg.matmul(transpose_b=True) + tf.nn.bias_add; conv1d/3d -> tf.nn.convolution;
 max_pool1d/3d, avg_pool1d/3d -> tf.nn.*; conv_transpose1d/2d/3d -> tf.nn.conv{1,2,3}d_transpose;
 layer_norm -> keras.ops.layer_normalization; group_norm / instance_norm ->
-keras.layers.GroupNormalization. No TF op (not defined, NOTES): unfold, fold, adaptive
+keras.layers.GroupNormalization; unfold -> tf.image.extract_patches. No TF op (not
+defined, NOTES): fold, adaptive
 and Lp pooling, max_unpool, nll_loss.
 Layout: TF's CPU conv and pooling kernels are NHWC only, so NCHW is transposed to NHWC
 and back inside the differentiated function (the tape sees the transposes); the weight
@@ -108,9 +109,11 @@ NOTES = {
                      "has no TF op: NotImplementedError.",
     "nll_loss": "not defined: TF has no negative log-likelihood loss op (picking "
                 "-input[target] is a gather, not a loss operator).",
-    "unfold": "not defined: tf.image.extract_patches has no padding or dilation-with-"
-              "padding form of torch's and orders each patch channels-last; it is not "
-              "how a TF user writes unfold's (N, C*kH*kW, L).",
+    "unfold": "tf.image.extract_patches (TF's im2col: sizes, strides, rates = dilation) "
+              "on NHWC; its patches (N, Ho, Wo, kH*kW*C), channels fastest, are "
+              "reordered to torch's (N, C*kH*kW, Ho*Wo). padding only 'VALID' (zero) or "
+              "'SAME' (its docs): other padding NotImplementedError.",
+    "unfold_backward": "GradientTape through extract_patches and the reordering.",
     "fold": "not defined: TF has no col2im / fold op.",
     **{f"adaptive_{kind}_pool{nd}d": "not defined: TF core has no adaptive pooling "
        "(TensorFlow Addons, which had AdaptiveAveragePooling, is end-of-life)."
@@ -389,7 +392,9 @@ def _keras_loss(target, classes, ignore_index, reduction, label_smoothing, dtype
 
 
 def _cross_entropy_tf(logits, target, weight, ignore_index, reduction, label_smoothing):
-    """Keras's softmax cross-entropy losses on channels-last logits (N, *d, C)."""
+    """Keras's softmax cross-entropy losses on channels-last logits (N, *d, C): TF's
+    layout, and the only one where CategoricalCrossentropy's label smoothing is right
+    (keras 3.15 divides e by the last axis's length whatever `axis` says)."""
     if weight is not None:
         raise NotImplementedError(f"tensorflow cross_entropy: class weights unsupported "
                                   f"({_KERAS_LOSSES}SparseCategoricalCrossentropy: no class "
@@ -732,3 +737,29 @@ def instance_norm_backward(grad_out, x, running_mean=None, running_var=None, wei
                            bias=None, use_input_stats=True, momentum=0.1, eps=1e-05):
     return _vjp(_instance_norm_tf, grad_out, (0, 3, 4), x, running_mean, running_var,
                 weight, bias, use_input_stats, eps)
+
+
+# --- unfold ---------------------------------------------------------------------------------
+
+def _unfold_tf(x, kernel_size, dilation, padding, stride):
+    """tf.image.extract_patches on NHWC -> (N, Ho, Wo, kH*kW*C) in (kH, kW, C) order,
+    reordered to torch's (N, C*kH*kW, Ho*Wo) with C slowest."""
+    if any(_ntuple(padding, 2)):
+        raise NotImplementedError(f"tensorflow unfold: padding={padding!r} unsupported "
+                                  "(https://www.tensorflow.org/api_docs/python/tf/image/"
+                                  "extract_patches: padding 'VALID' or 'SAME')")
+    (kh, kw), (sh, sw), (dh, dw) = (_ntuple(v, 2) for v in (kernel_size, stride, dilation))
+    p = tf.image.extract_patches(_last(x), [1, kh, kw, 1], [1, sh, sw, 1], [1, dh, dw, 1],
+                                 "VALID")
+    n, ho, wo, _ = p.shape
+    p = tf.reshape(p, [n, ho * wo, kh, kw, x.shape[1]])
+    return tf.reshape(tf.transpose(p, [0, 4, 2, 3, 1]), [n, -1, ho * wo])
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    return np.asarray(_unfold_tf(tf.convert_to_tensor(x), kernel_size, dilation, padding,
+                                 stride))
+
+
+def unfold_backward(grad_out, x, kernel_size, dilation=1, padding=0, stride=1):
+    return _vjp(_unfold_tf, grad_out, (0,), x, kernel_size, dilation, padding, stride)[0]
