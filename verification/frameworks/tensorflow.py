@@ -41,7 +41,10 @@ _KERAS_LOSSES = "https://keras.io/api/losses/probabilistic_losses/#"
 _KERAS_NORM = "https://keras.io/api/layers/normalization_layers/group_normalization/"
 # FusedBatchNormV3's x: "half, bfloat16, float32" (a double input is refused: "Value for
 # attr 'T' of double is not in the list of allowed values: half, bfloat16, float").
-FLOAT32_ONLY = frozenset({"batch_norm", "batch_norm_backward"})
+# MaxPool3D / AvgPool3D: "half, bfloat16, float32" (double: "Value for attr 'T' of double
+# is not in the list of allowed values"; AvgPool3D: "Could not find device for node").
+FLOAT32_ONLY = frozenset({"batch_norm", "batch_norm_backward", "max_pool3d",
+                          "max_pool3d_backward", "avg_pool3d", "avg_pool3d_backward"})
 NOTES = {
     "conv2d": "tf.nn.conv2d in NHWC (CPU kernels are NHWC only): transposed both ways; "
               "groups carried by the filter's in-channels (C / groups), as TF infers it; "
@@ -80,19 +83,22 @@ NOTES = {
                      "No class weights (NotImplementedError), no ignore_class with label "
                      "smoothing (NotImplementedError when a target is ignored).",
     "cross_entropy_backward": "GradientTape through the same Keras loss.",
-    "conv1d": "tf.nn.convolution (tf.nn.conv1d underneath) in NWC, filter (kL, C/g, K), "
-              "groups inferred; padding only 'SAME'/'VALID' (and zero): other padding "
-              "NotImplementedError (tf.nn.conv1d's docs); dilation with stride > 1 is "
-              "TF's own refusal.",
-    "conv3d": "tf.nn.convolution (tf.nn.conv3d) in NDHWC; padding as conv1d (tf.nn.conv3d "
-              "takes 'SAME'/'VALID' only).",
+    "conv1d": "tf.nn.conv1d in NWC (tf.nn.convolution when dilated at stride 1), filter "
+              "(kL, C/g, K), groups inferred; padding only 'SAME'/'VALID' (and zero): "
+              "other padding NotImplementedError (tf.nn.conv1d's docs).",
+    "conv3d": "tf.nn.conv3d in NDHWC (tf.nn.convolution when dilated at stride 1); padding "
+              "as conv1d (tf.nn.conv3d takes 'SAME'/'VALID' only). CPU Conv3D has no "
+              "dilation at stride > 1 and no groups: TF's errors.",
     "max_pool1d": "tf.nn.max_pool1d with explicit pads; dilated: tf.nn.pool('MAX'); no "
                   "ceil_mode: NotImplementedError. Max semantics as max_pool2d.",
     "max_pool3d": "tf.nn.max_pool3d ('SAME'/'VALID' only: padding > 0 NotImplementedError); "
-                  "dilated: tf.nn.pool; no ceil_mode.",
+                  "dilated: tf.nn.pool; no ceil_mode. Float32 only (MaxPool3D's T: half, "
+                  "bfloat16, float32; https://www.tensorflow.org/api_docs/python/tf/raw_ops/"
+                  "MaxPool3D).",
     "avg_pool1d": "tf.nn.avg_pool1d ('VALID' only); no ceil_mode / count_include_pad.",
     "avg_pool3d": "tf.nn.avg_pool3d ('VALID' only); no ceil_mode / count_include_pad / "
-                  "divisor_override.",
+                  "divisor_override. Float32 only (AvgPool3D's T: half, bfloat16, float32; "
+                  "https://www.tensorflow.org/api_docs/python/tf/raw_ops/AvgPool3D).",
     **{f"conv_transpose{nd}d": f"tf.nn.conv{nd}d_transpose in channels-last with "
        "output_shape = torch's size (output_padding included); filter (*k, C_out, C_in); "
        "zero padding -> 'VALID'" + (", other padding -> explicit pads (asymmetric too)"
@@ -470,13 +476,21 @@ def _named_padding(func, padding, kernel, dilation):
 
 
 def _conv_nd_tf(x, weight, bias, stride, padding, dilation, func):
-    """tf.nn.convolution (tf.nn.conv1d / conv3d underneath, space_to_batch when dilated
-    at stride 1) in channels-last; filter (*k, C/groups, K); groups inferred by TF."""
+    """tf.nn.conv1d / tf.nn.conv3d in channels-last, filter (*k, C/groups, K), groups
+    inferred by TF; a dilated convolution at stride 1 goes to tf.nn.convolution
+    (space_to_batch, CPU gradients). Not tf.nn.convolution throughout: its undilated 3-D
+    call leaves Conv3D's data_format unset, and GradientTape's Conv3D gradient then fails
+    ("'NoneType' object has no attribute 'decode'", TF 2.21)."""
     nd = x.shape.rank - 2
-    pads = _named_padding(func, padding, weight.shape[2:], _ntuple(dilation, nd))
+    s, d = _ntuple(stride, nd), _ntuple(dilation, nd)
+    pads = _named_padding(func, padding, weight.shape[2:], d)
     w = tf.transpose(weight, [*range(2, nd + 2), 1, 0])
-    y = tf.nn.convolution(_last(x), w, strides=_ntuple(stride, nd), padding=pads,
-                          dilations=_ntuple(dilation, nd))
+    if d != (1,) * nd and s == (1,) * nd:
+        y = tf.nn.convolution(_last(x), w, strides=s, padding=pads, dilations=d)
+    elif nd == 1:
+        y = tf.nn.conv1d(_last(x), w, s, pads, dilations=d)
+    else:
+        y = tf.nn.conv3d(_last(x), w, [1, *s, 1], pads, dilations=[1, *d, 1])
     return _first(y if bias is None else tf.nn.bias_add(y, bias))
 
 
