@@ -552,6 +552,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     _no_pool_flags("max_pool3d", ceil_mode)
+    (x,) = _float32(x)
     return np.asarray(_pool_nd_tf(tf.convert_to_tensor(x), "MAX", kernel_size, stride,
                                   padding, dilation, "max_pool3d"))
 
@@ -566,6 +567,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
 def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None, dilation=1):
     _no_pool_flags("avg_pool3d", ceil_mode, count_include_pad, divisor_override)
+    (x,) = _float32(x)
     return np.asarray(_pool_nd_tf(tf.convert_to_tensor(x), "AVG", kernel_size, stride,
                                   padding, dilation, "avg_pool3d"))
 
@@ -580,6 +582,7 @@ def max_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilati
 def max_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
                         ceil_mode=False):
     _no_pool_flags("max_pool3d", ceil_mode)
+    grad_out, x = _float32(grad_out, x)
     return _vjp(_pool_nd_tf, grad_out, (0,), x, "MAX", kernel_size, stride, padding,
                 dilation, "max_pool3d")[0]
 
@@ -594,6 +597,7 @@ def avg_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_m
 def avg_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
                         count_include_pad=True, divisor_override=None, dilation=1):
     _no_pool_flags("avg_pool3d", ceil_mode, count_include_pad, divisor_override)
+    grad_out, x = _float32(grad_out, x)
     return _vjp(_pool_nd_tf, grad_out, (0,), x, "AVG", kernel_size, stride, padding,
                 dilation, "avg_pool3d")[0]
 
