@@ -29,7 +29,8 @@ _ONNX_COMMON = {
     # https://onnx.ai/onnx/operators/onnx__BatchNormalization.html)
     ("batch_norm", "running_var compared"),
     # MaxPool scans with `val > max` from the window's first tap: a NaN after it is skipped
-    ("max_pool2d", "NaN"),
+    # (the same scan in 3-D: MaxPool over [1, NaN] gives 1)
+    ("max_pool2d", "NaN"), ("max_pool3d", "NaN"),
     # epsilon is a float32 attribute too (LayerNormalization, GroupNormalization,
     # InstanceNormalization); ORT's InstanceNormalization runs in float32 anyway
     ("layer_norm", "float parameters"), ("group_norm", "float parameters"),
@@ -88,6 +89,8 @@ KNOWN: dict[str, set] = {
         # (github.com/tensorflow/tensorflow/issues/2501), NaN dropped or kept by the vectorised
         # path (github.com/tensorflow/tensorflow/issues/125965)
         ("max_pool2d", "+-inf"), ("max_pool2d", "NaN"), ("max_pool2d_backward", "NaN"),
+        # the same lowest finite value for a window of -inf from max_pool1d and MaxPool3D
+        ("max_pool1d", "+-inf"), ("max_pool3d", "+-inf"),
         # LeakyRelu's alpha is a float attribute
         ("leaky_relu", "float parameters"), ("leaky_relu_backward", "float parameters"),
         # CPU MaxPool3DGrad masks the window with tensor_in == tensor_out: every tied
