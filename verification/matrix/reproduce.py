@@ -92,7 +92,8 @@ def reproduction(impl: str, spec, case, builtin: bool) -> str:
         return repro_snippet(impl, spec, case, set(spec.defaults) | set(spec.optional))
     lines = [f"# {spec.name} through {impl.rsplit('.', 1)[-1]}, without cnnref's adapter: "
              "its code, then the case", adapter_source(impl, spec.name),
-             "", "", "import numpy as np", "from cnnref import reference as ref"]
+             "", "", "import numpy as np", "from numpy import inf, nan  # the arrays' literals",
+             "from cnnref import reference as ref"]
     names = []
     for k, v in case.args.items():
         lines.append(f"{k} = {_literal(v)}")

@@ -29,8 +29,8 @@ _ONNX_COMMON = {
     # https://onnx.ai/onnx/operators/onnx__BatchNormalization.html)
     ("batch_norm", "running_var compared"),
     # MaxPool scans with `val > max` from the window's first tap: a NaN after it is skipped
-    # (the same scan in 3-D: MaxPool over [1, NaN] gives 1)
-    ("max_pool2d", "NaN"), ("max_pool3d", "NaN"),
+    # (the same scan in 1-D and 3-D: MaxPool over [-inf, NaN] gives -inf, [1, NaN] 1)
+    ("max_pool2d", "NaN"), ("max_pool1d", "NaN"), ("max_pool3d", "NaN"),
     # epsilon is a float32 attribute too (LayerNormalization, GroupNormalization,
     # InstanceNormalization); ORT's InstanceNormalization runs in float32 anyway
     ("layer_norm", "float parameters"), ("group_norm", "float parameters"),
@@ -60,9 +60,14 @@ KNOWN: dict[str, set] = {
         ("avg_pool2d", "stride=None (kernel)"), ("avg_pool2d", "ceil_mode"),
         # MaxPool's stride-1 path reads pads as [top, bottom, left, right]
         ("max_pool2d", "padding=asymmetric"), ("max_pool2d", "ceil_mode"),
-        # the same ceil_mode head padding in 3-D (blamed on float32: the float64 draws'
-        # windows were not cut by the border)
-        ("avg_pool3d", "float32"),
+        # the same ceil_mode head padding in 3-D (blamed on float32 or
+        # count_include_pad=False: the other draws' windows were not cut by the border)
+        ("avg_pool3d", "float32"), ("avg_pool3d", "count_include_pad=False"),
+        # the pools pad with NaN (MaxPool, and AveragePool with count_include_pad=0) and
+        # drop every NaN of a window as padding, the input's own NaN too: AveragePool of
+        # [1, NaN] is 1, of [-inf, NaN] -inf (github.com/onnx/onnx/issues/1384: NaN "for
+        # locating pads exactly by using np.isnan")
+        ("max_pool1d", "+-inf"), ("avg_pool1d", "+-inf"), ("avg_pool3d", "+-inf"),
         ("instance_norm", "float parameters"),
         # ConvTranspose with group > 1 runs each group with the whole bias (B[c] for the
         # group's c = 0 .. M/group - 1, the first group's) and writes each group's output
@@ -90,7 +95,7 @@ KNOWN: dict[str, set] = {
         # path (github.com/tensorflow/tensorflow/issues/125965)
         ("max_pool2d", "+-inf"), ("max_pool2d", "NaN"), ("max_pool2d_backward", "NaN"),
         # the same lowest finite value for a window of -inf from max_pool1d and MaxPool3D
-        ("max_pool1d", "+-inf"), ("max_pool3d", "+-inf"),
+        ("max_pool1d", "+-inf"), ("max_pool3d", "+-inf"), ("max_pool1d", "NaN"),
         # LeakyRelu's alpha is a float attribute
         ("leaky_relu", "float parameters"), ("leaky_relu_backward", "float parameters"),
         # CPU MaxPool3DGrad masks the window with tensor_in == tensor_out: every tied
