@@ -60,14 +60,28 @@ def _source(module: str) -> str:
         return f.read()
 
 
+def _is_sibling(node) -> bool:
+    return isinstance(node, ast.ImportFrom) and (node.module == _PACKAGE or bool(node.level))
+
+
+def _head(node, source: str) -> str:
+    """One top-level statement of the adapter; a sibling import, bare or as the first
+    branch of `try: from . import _onnx / except ImportError: import _onnx` (the adapter
+    loadable from its file path too), becomes the sibling module itself."""
+    if _is_sibling(node):
+        return _sibling(node, source)
+    if isinstance(node, ast.Try) and node.body and _is_sibling(node.body[0]):
+        return _sibling(node.body[0], source)
+    return ast.get_source_segment(source, node)
+
+
 def adapter_source(module: str, name: str) -> str:
     """The standalone source of one adapter function (see the module docstring)."""
     source = _source(module)
     tree = ast.parse(source)
     keep, functions = _top_level(tree, source)
-    head = [_sibling(n, source) if isinstance(n, ast.ImportFrom) and
-            (n.module == _PACKAGE or n.level) else ast.get_source_segment(source, n)
-            for n in keep if not (isinstance(n, ast.ImportFrom) and n.module == "__future__")]
+    head = [_head(n, source) for n in keep
+            if not (isinstance(n, ast.ImportFrom) and n.module == "__future__")]
     return "\n".join(head) + "\n\n\n" + "\n\n\n".join(functions[f] for f in
                                                       _closure(name, functions))
 
@@ -78,7 +92,8 @@ def reproduction(impl: str, spec, case, builtin: bool) -> str:
         return repro_snippet(impl, spec, case, set(spec.defaults) | set(spec.optional))
     lines = [f"# {spec.name} through {impl.rsplit('.', 1)[-1]}, without cnnref's adapter: "
              "its code, then the case", adapter_source(impl, spec.name),
-             "", "", "import numpy as np", "from cnnref import reference as ref"]
+             "", "", "import numpy as np", "from numpy import inf, nan  # the arrays' literals",
+             "from cnnref import reference as ref"]
     names = []
     for k, v in case.args.items():
         lines.append(f"{k} = {_literal(v)}")

@@ -29,7 +29,11 @@ _ONNX_COMMON = {
     # https://onnx.ai/onnx/operators/onnx__BatchNormalization.html)
     ("batch_norm", "running_var compared"),
     # MaxPool scans with `val > max` from the window's first tap: a NaN after it is skipped
-    ("max_pool2d", "NaN"),
+    # (the same scan in 1-D and 3-D: MaxPool over [-inf, NaN] gives -inf, [1, NaN] 1)
+    ("max_pool2d", "NaN"), ("max_pool1d", "NaN"), ("max_pool3d", "NaN"),
+    # epsilon is a float32 attribute too (LayerNormalization, GroupNormalization,
+    # InstanceNormalization); ORT's InstanceNormalization runs in float32 anyway
+    ("layer_norm", "float parameters"), ("group_norm", "float parameters"),
 }
 _FLOAT32_MATHS = {(op, "float64") for op in (
     "conv2d", "conv2d_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
@@ -40,7 +44,15 @@ _FLOAT32_MATHS = {(op, "float64") for op in (
 # framework directly (reports/matrix.md keeps the reproductions)
 KNOWN: dict[str, set] = {
     "torch": set(),
-    "onnxruntime": set(_ONNX_COMMON),
+    "onnxruntime": _ONNX_COMMON | {
+        # LpPool with ceil_mode: ORT's is the p-norm of the in-bounds taps of a window cut
+        # by the border; torch's lp_pool is avg_pool(x^p) (that window's mean) times the
+        # full kernel size, so the cut window is scaled by kernel / taps
+        # (torch/nn/functional.py lp_pool1d/2d/3d). The drawn ceil_mode cases are also
+        # blamed on their other features.
+        ("lp_pool1d", "ceil_mode"), ("lp_pool2d", "ceil_mode"), ("lp_pool3d", "ceil_mode"),
+        ("lp_pool2d", "norm_type>2"), ("lp_pool2d", "stride=None (kernel)"),
+    },
     "onnx-reference": _ONNX_COMMON | {
         # log(softmax(x)): underflows to -inf (fixed upstream: github.com/onnx/onnx/pull/8423)
         ("log_softmax", "|x| >= 30"), ("cross_entropy", "|x| >= 30"),
@@ -48,6 +60,28 @@ KNOWN: dict[str, set] = {
         ("avg_pool2d", "stride=None (kernel)"), ("avg_pool2d", "ceil_mode"),
         # MaxPool's stride-1 path reads pads as [top, bottom, left, right]
         ("max_pool2d", "padding=asymmetric"), ("max_pool2d", "ceil_mode"),
+        # the same ceil_mode head padding in 3-D (blamed on float32 or
+        # count_include_pad=False: the other draws' windows were not cut by the border)
+        ("avg_pool3d", "float32"), ("avg_pool3d", "count_include_pad=False"),
+        # the pools pad with NaN (MaxPool, and AveragePool with count_include_pad=0) and
+        # drop every NaN of a window as padding, the input's own NaN too: AveragePool of
+        # [1, NaN] is 1, of [-inf, NaN] -inf (github.com/onnx/onnx/issues/1384: NaN "for
+        # locating pads exactly by using np.isnan")
+        ("max_pool1d", "+-inf"), ("avg_pool1d", "+-inf"), ("avg_pool3d", "+-inf"),
+        ("instance_norm", "float parameters"),
+        # ConvTranspose with group > 1 runs each group with the whole bias (B[c] for the
+        # group's c = 0 .. M/group - 1, the first group's) and writes each group's output
+        # into one channel slot, which raises for M/group > 1 (that slot fixed upstream:
+        # github.com/onnx/onnx/pull/8446); the grouped cases are blamed on their features
+        ("conv_transpose1d", "groups>1"), ("conv_transpose1d", "bias"),
+        ("conv_transpose2d", "groups>1"), ("conv_transpose2d", "bias"),
+        ("conv_transpose2d", "dilation=tuple"), ("conv_transpose2d", "dilation>1"),
+        ("conv_transpose2d", "output_padding=tuple"),
+        # MaxUnpool with output_shape scatters the indices into the default shape
+        # ((i - 1) s + k - pads) and zero-pads that at the end, as the spec's own
+        # with_output_shape example does; torch (and ORT) index the output_shape itself
+        # (github.com/onnx/onnx/issues/2726: the definition is ambiguous)
+        ("max_unpool1d", "output_size given"),
     },
     "jax": {
         # jax.nn.leaky_relu is jnp.where(x >= 0, x, negative_slope * x): slope 1 at 0
@@ -60,8 +94,19 @@ KNOWN: dict[str, set] = {
         # (github.com/tensorflow/tensorflow/issues/2501), NaN dropped or kept by the vectorised
         # path (github.com/tensorflow/tensorflow/issues/125965)
         ("max_pool2d", "+-inf"), ("max_pool2d", "NaN"), ("max_pool2d_backward", "NaN"),
+        # the same lowest finite value for a window of -inf from max_pool1d and MaxPool3D
+        ("max_pool1d", "+-inf"), ("max_pool3d", "+-inf"), ("max_pool1d", "NaN"),
         # LeakyRelu's alpha is a float attribute
         ("leaky_relu", "float parameters"), ("leaky_relu_backward", "float parameters"),
+        # CPU MaxPool3DGrad masks the window with tensor_in == tensor_out: every tied
+        # maximum gets the whole gradient (tensorflow/core/kernels/pooling_ops_3d.cc);
+        # the 2-D kernel routes it to one (the integer cases' ties, blamed on their features)
+        ("max_pool3d_backward", "batch>1"), ("max_pool3d_backward", "kernel_size=tuple"),
+        ("max_pool3d_backward", "overlapping windows"),
+        # Keras's masked 'sum_over_batch_size' weighs the kept positions by
+        # divide_no_nan(total, valid): every target ignored gives 0, torch's mean 0/0 = NaN
+        # (keras/src/losses/loss.py apply_mask)
+        ("cross_entropy", "every target ignored"),
     },
     "tinygrad": {
         # max lowered to (a < b) ? b : a (github.com/tinygrad/tinygrad/issues/862); the reduce-max gradient

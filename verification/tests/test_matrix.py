@@ -138,6 +138,17 @@ def test_torch_reproduction_runs_without_the_adapter(tmp_path):
     assert run.returncode != 0 and "Error" in run.stderr     # torch's own refusal
 
 
+def test_onnx_adapter_source_carries_its_sibling_module():
+    """The ONNX adapters import _onnx inside try/except (importable as a package module or
+    loaded from a file path): the reproduction must carry _onnx.py itself, not that
+    import, which fails in a standalone script."""
+    from cnnref.verification.matrix.reproduce import adapter_source
+    text = adapter_source(FRAMEWORKS["onnx-reference"].module, "conv1d")
+    assert "from . import _onnx" not in text and "import _onnx\n" not in text
+    assert "types.ModuleType('_onnx')" in text and "def conv1d(" in text
+    compile(text, "repro", "exec")
+
+
 def test_cli_writes_json_and_markdown(tmp_path):
     out = tmp_path / "reports"
     status = cli.main(["matrix", "--frameworks", str(IMPLS / "matrix_nan_ignored_pool.py"),
