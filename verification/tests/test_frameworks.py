@@ -87,7 +87,8 @@ KNOWN: dict[str, set] = {
         # jax.nn.leaky_relu is jnp.where(x >= 0, x, negative_slope * x): slope 1 at 0
         ("leaky_relu_backward", "x == 0"),
         # reduce_window max's gradient (select_and_scatter with >=) passes over a NaN
-        ("max_pool2d_backward", "NaN"),
+        ("max_pool2d_backward", "NaN"), ("max_pool1d_backward", "NaN"),
+        ("max_pool3d_backward", "NaN"),
         # every target ignored, 'mean': the loss is 0 / 0 = NaN in both, and jax.vjp of
         # sum(w[t] * nll) / sum(w[t]) is NaN where torch's kernel returns 0 (autodiff
         # multiplies the 1 / 0 of the division by the zero weights: the JAX FAQ's
