@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
 import pytest
 
 from cnnref.verification.frameworks import FRAMEWORKS
@@ -195,3 +196,18 @@ def test_every_framework_has_a_descriptor_and_an_adapter_file():
     folder = pathlib.Path(importlib.import_module("cnnref.verification.frameworks").__file__).parent
     for fw in FRAMEWORKS.values():
         assert (folder / (fw.module.rsplit(".", 1)[-1] + ".py")).is_file(), fw.module
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_torch_adapter_passes_return_indices_through(nd):
+    """return_indices is no keyword of the matrix's cases, so its pass-through is checked
+    here: the torch adapter's values and flat indices equal the reference's (which follows
+    torch: test_pooling_nd, test_pooling_extra) bit for bit, ties included."""
+    from cnnref import reference as ref
+    from cnnref.verification.frameworks import torch_cpu
+    x = np.random.default_rng(nd).integers(-2, 3, (2, 3) + (5,) * nd).astype(np.float64)
+    for name, args in ((f"max_pool{nd}d", (2, 1, 1)), (f"adaptive_max_pool{nd}d", (3,))):
+        got = getattr(torch_cpu, name)(x, *args, return_indices=True)
+        want = getattr(ref, name)(x, *args, return_indices=True)
+        assert isinstance(got, tuple) and len(got) == 2, name
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), name
