@@ -78,7 +78,9 @@ def unpool_cases(draw, nd: int) -> Case:
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     sizes = tuple(max(1, k - 2 * p) + draw(st.integers(0, 4)) for k, p in zip(kernel, padding))
-    default_ok = not any(padding)        # else the default size may be empty or short
+    # the default size is the pooled size times the kernel: without padding and with every
+    # axis a multiple of its kernel, the indices name the same pixels in it
+    default_ok = not any(padding) and all(n % k == 0 for n, k in zip(sizes, kernel))
     kwargs = {"kernel_size": kernel, "padding": padding,
               "output_size": None if default_ok and draw(st.booleans()) else sizes}
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *sizes)
