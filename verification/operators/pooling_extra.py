@@ -281,6 +281,12 @@ def _unpool_valid(case: Case) -> bool:
 def unpool_features(args, kwargs) -> frozenset:
     x, nd = args["x"], args["x"].ndim - 2
     f = {"output_size given"} if kwargs.get("output_size") is not None else set()
+    k = _per_axis(args["kernel_size"], nd)
+    s, p = _per_axis(kwargs.get("stride") or k, nd), _per_axis(kwargs.get("padding", 0), nd)
+    default = [(i - 1) * ss - 2 * pp + kk for i, ss, pp, kk in zip(x.shape[2:], s, p, k)]
+    size = kwargs.get("output_size")
+    f |= {"output_size not the default"} if size is not None and \
+        list(size)[-nd:] != default else set()
     f |= {"padding>0"} if max(_per_axis(kwargs.get("padding", 0), nd)) > 0 else set()
     f |= {"kernel_size=tuple"} if _tuple(args["kernel_size"]) and nd > 1 else set()
     f |= {"batch>1"} if x.shape[0] > 1 else set()
@@ -378,8 +384,9 @@ for _nd in (1, 2, 3):
                           {"stride": None, "padding": 0, "output_size": None},
                           *tolerances.max_unpool_rule(_nd),
                           _cases(f"max_unpool{_nd}d", ("x", "indices", "kernel_size"),
-                                 unpool_features, ("output_size given", "padding>0",
-                                                   "batch>1"),
+                                 unpool_features, ("output_size given",
+                                                   "output_size not the default",
+                                                   "padding>0", "batch>1"),
                                  lambda exact, nd=_nd: unpool_cases(nd),
                                  _unpool_corners(_nd), [_lifted_unpool(_nd)],
                                  arrays=unpool_arrays(_nd), grow=False,

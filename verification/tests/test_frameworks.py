@@ -82,7 +82,9 @@ KNOWN: dict[str, set] = {
         # ((i - 1) s + k - pads) and zero-pads that at the end, as the spec's own
         # with_output_shape example does; torch (and ORT) index the output_shape itself
         # (github.com/onnx/onnx/issues/2726: the definition is ambiguous)
-        ("max_unpool1d", "output_size given"),
+        ("max_unpool1d", "output_size not the default"),
+        ("max_unpool2d", "output_size not the default"),
+        ("max_unpool3d", "output_size not the default"),
     },
     "jax": {
         # jax.nn.leaky_relu is jnp.where(x >= 0, x, negative_slope * x): slope 1 at 0
