@@ -17,8 +17,24 @@ differentiated function, the weight (K, C/g, kH, kW) to MLX's (K, kH, kW, C/g)):
                   statistics set, .train() or .eval(); returns (y, running_mean,
                   running_var) as the layer leaves them
   relu, leaky_relu, log_softmax: mlx.nn; sigmoid, tanh, softmax: mlx.core
-  cross_entropy   nn.losses.cross_entropy(logits, target, reduction='mean')
+  cross_entropy   nn.losses.cross_entropy(logits, target, axis=1, label_smoothing,
+                  reduction): no class weights (its `weights` are per target) and no
+                  ignore_index, so the signature has neither; probability targets as given
+  nll_loss        nn.losses.nll_loss(input, target, axis=1, reduction): no weight, no
+                  ignore_index
   dense           x @ weight.T + bias (nn.Linear's addmm)
+  conv1d, conv3d  mx.conv_general as conv2d (MLX's grouped kernels: 1-D and 2-D only)
+  conv_transpose1d/2d/3d  mx.conv_transpose{n}d(x, w, stride, padding, dilation,
+                  output_padding, groups), torch's weight (C_in, C_out/g, *k) regrouped to
+                  MLX's (C_out, *k, C_in/g); symmetric padding only (NotImplementedError)
+  max_pool1d/3d, avg_pool1d/3d  nn.MaxPool{n}d / nn.AvgPool{n}d, as in 2-D
+  layer_norm      mx.fast.layer_norm over the normalized axes flattened into one
+  group_norm      nn.GroupNorm(num_groups, C, eps, pytorch_compatible=True): torch's
+                  contiguous groups (MLX's default interleaves the channels)
+  instance_norm   nn.InstanceNorm(C, eps, affine): no running statistics
+                  (use_input_stats=False: NotImplementedError)
+Not defined (mlx.nn has no such layer): unfold, fold, adaptive pooling, lp pooling,
+max_unpool.
 Gradients: mx.vjp of the same function with grad_out as the cotangent.
 Docs: https://ml-explore.github.io/mlx/build/html/python/nn/layers.html
 """
@@ -39,9 +55,25 @@ NOTES = {
                   "divisor_override or dilation (NotImplementedError).",
     "batch_norm": "nn.BatchNorm (channels last), train() / eval(); returns (y, "
                   "running_mean, running_var) as the layer leaves them.",
+    "conv_transpose2d": "mx.conv_transpose2d with the weight regrouped; its padding is "
+                        "symmetric (NotImplementedError for pairs).",
+    "group_norm": "nn.GroupNorm(pytorch_compatible=True): the default groups channels "
+                  "c, c + G, c + 2G, ... (interleaved), not torch's contiguous blocks.",
+    "instance_norm": "nn.InstanceNorm keeps no running statistics: use_input_stats=False "
+                     "is NotImplementedError.",
+    "cross_entropy": "nn.losses.cross_entropy(axis=1): no class weight (its weights are "
+                     "per target) and no ignore_index; label_smoothing in [0, 1) only.",
+    "nll_loss": "nn.losses.nll_loss(axis=1): no class weight, no ignore_index.",
 }
 
-_NHWC, _NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
+def _last(a):
+    """(N, C, *spatial) -> (N, *spatial, C): MLX's layout."""
+    return a.transpose((0,) + tuple(range(2, a.ndim)) + (1,))
+
+
+def _first(a):
+    """(N, *spatial, C) -> (N, C, *spatial)."""
+    return a.transpose((0, a.ndim - 1) + tuple(range(1, a.ndim - 1)))
 
 
 def _a(v):
@@ -57,16 +89,20 @@ def _np(a):
     return None if a is None else np.array(a)
 
 
+def _axes(v, nd):
+    """An int or one value per axis -> a tuple of nd ints."""
+    return (int(v),) * nd if np.ndim(v) == 0 else tuple(int(a) for a in v)
+
+
 def _pair(v):
-    return (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(a) for a in v)
+    return _axes(v, 2)
 
 
-def _pads(padding):
-    """An int, (h, w) or ((top, bottom), (left, right)) -> ((top, bottom), (left, right))."""
+def _pads(padding, nd=2):
+    """An int, one per axis, or ((before, after), ...) -> ((before, after), ...)."""
     if np.ndim(padding) == 2:
-        return tuple(_pair(p) for p in padding)
-    ph, pw = _pair(padding)
-    return ((ph, ph), (pw, pw))
+        return tuple(_axes(p, 2) for p in padding)
+    return tuple((p, p) for p in _axes(padding, nd))
 
 
 def _vjp(f, grad_out, *inputs):
@@ -88,24 +124,28 @@ def _vjp(f, grad_out, *inputs):
 # --- convolution -------------------------------------------------------------------------
 
 def _conv_pads(padding, weight, dilation):
-    """((top, bottom), (left, right)) of any padding form."""
-    d, k = _pair(dilation), weight.shape[2:]
+    """((before, after), ...) per spatial axis of any padding form."""
+    nd = weight.ndim - 2
+    d, k = _axes(dilation, nd), weight.shape[2:]
     if padding == "valid":
-        return ((0, 0), (0, 0))
+        return ((0, 0),) * nd
     if padding == "full":
         return tuple((di * (ki - 1),) * 2 for di, ki in zip(d, k))
     if padding == "same":
         total = [di * (ki - 1) for di, ki in zip(d, k)]
         return tuple((t // 2, t - t // 2) for t in total)
-    return _pads(padding)
+    return _pads(padding, nd)
 
 
 def _conv(x, weight, bias, stride, padding, dilation, groups):
-    (t, b), (l, r) = _conv_pads(padding, weight, dilation)
-    out = mx.conv_general(x.transpose(_NHWC), weight.transpose(_NHWC), _pair(stride),
-                          ([t, l], [b, r]), kernel_dilation=_pair(dilation), groups=groups)
+    """mx.conv_general channels-last, for 1, 2 or 3 spatial axes (the weight's rank)."""
+    nd = weight.ndim - 2
+    pads = _conv_pads(padding, weight, dilation)
+    out = mx.conv_general(_last(x), _last(weight), _axes(stride, nd),
+                          ([a for a, _ in pads], [b for _, b in pads]),
+                          kernel_dilation=_axes(dilation, nd), groups=groups)
     out = out if bias is None else out + bias
-    return out.transpose(_NCHW)
+    return _first(out)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -118,22 +158,101 @@ def conv2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilatio
                 grad_out, x, weight, bias)
 
 
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _np(_conv(_a(x), _a(weight), _a(bias), stride, padding, dilation, groups))
+
+
+def conv1d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1):
+    return _vjp(lambda a, w, b: _conv(a, w, b, stride, padding, dilation, groups),
+                grad_out, x, weight, bias)
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _np(_conv(_a(x), _a(weight), _a(bias), stride, padding, dilation, groups))
+
+
+def conv3d_backward(grad_out, x, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1):
+    return _vjp(lambda a, w, b: _conv(a, w, b, stride, padding, dilation, groups),
+                grad_out, x, weight, bias)
+
+
+def _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """mx.conv_transpose{n}d channels-last; torch's weight (C_in, C_out/g, *k) becomes
+    MLX's (C_out, *k, C_in/g), group by group. Its padding is one int per axis."""
+    nd = weight.ndim - 2
+    pads = _pads(padding, nd)
+    if any(a != b for a, b in pads):
+        raise NotImplementedError(f"mx.conv_transpose{nd}d takes symmetric padding only "
+                                  "(padding: int or one per axis)")
+    cin, cout_g, k = weight.shape[0], weight.shape[1], weight.shape[2:]
+    w = weight.reshape(groups, cin // groups, cout_g, *k)
+    w = w.transpose((0, 2) + tuple(range(3, 3 + nd)) + (1,))
+    w = w.reshape(groups * cout_g, *k, cin // groups)
+    one = (lambda v: v[0]) if nd == 1 else (lambda v: v)    # noqa: E731 - 1-D takes ints
+    out = getattr(mx, f"conv_transpose{nd}d")(
+        _last(x), w, stride=one(_axes(stride, nd)), padding=one(tuple(a for a, _ in pads)),
+        dilation=one(_axes(dilation, nd)), output_padding=one(_axes(output_padding, nd)),
+        groups=groups)
+    out = out if bias is None else out + bias
+    return _first(out)
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _np(_conv_transpose(_a(x), _a(weight), _a(bias), stride, padding, output_padding,
+                               groups, dilation))
+
+
+def conv_transpose1d_backward(grad_out, x, weight, bias=None, stride=1, padding=0,
+                              output_padding=0, groups=1, dilation=1):
+    return _vjp(lambda a, w, b: _conv_transpose(a, w, b, stride, padding, output_padding,
+                                                groups, dilation), grad_out, x, weight, bias)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _np(_conv_transpose(_a(x), _a(weight), _a(bias), stride, padding, output_padding,
+                               groups, dilation))
+
+
+def conv_transpose2d_backward(grad_out, x, weight, bias=None, stride=1, padding=0,
+                              output_padding=0, groups=1, dilation=1):
+    return _vjp(lambda a, w, b: _conv_transpose(a, w, b, stride, padding, output_padding,
+                                                groups, dilation), grad_out, x, weight, bias)
+
+
+def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _np(_conv_transpose(_a(x), _a(weight), _a(bias), stride, padding, output_padding,
+                               groups, dilation))
+
+
+def conv_transpose3d_backward(grad_out, x, weight, bias=None, stride=1, padding=0,
+                              output_padding=0, groups=1, dilation=1):
+    return _vjp(lambda a, w, b: _conv_transpose(a, w, b, stride, padding, output_padding,
+                                                groups, dilation), grad_out, x, weight, bias)
+
+
 # --- pooling -----------------------------------------------------------------------------
 
-def _pool_args(stride, padding, dilation, ceil_mode):
-    """nn.MaxPool2d / AvgPool2d take (kernel, stride, symmetric padding) and nothing else."""
-    if ceil_mode or _pair(dilation) != (1, 1):
+def _pool_args(stride, padding, dilation, ceil_mode, nd=2):
+    """nn.MaxPool{n}d / AvgPool{n}d take (kernel, stride, symmetric padding) and nothing
+    else."""
+    if ceil_mode or _axes(dilation, nd) != (1,) * nd:
         raise NotImplementedError("mlx.nn pooling has no ceil_mode or dilation")
-    (t, b), (l, r) = _pads(padding)
-    if t != b or l != r:
+    pads = _pads(padding, nd)
+    if any(a != b for a, b in pads):
         raise NotImplementedError("mlx.nn pooling takes symmetric padding only")
-    return (None if stride is None else _pair(stride)), (t, l)
+    return (None if stride is None else _axes(stride, nd)), tuple(a for a, _ in pads)
 
 
 def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode):
-    stride, pad = _pool_args(stride, padding, dilation, ceil_mode)
-    layer = nn.MaxPool2d(_pair(kernel_size), stride, pad)
-    return layer(x.transpose(_NHWC)).transpose(_NCHW)
+    nd = x.ndim - 2
+    stride, pad = _pool_args(stride, padding, dilation, ceil_mode, nd)
+    layer = getattr(nn, f"MaxPool{nd}d")(_axes(kernel_size, nd), stride, pad)
+    return _first(layer(_last(x)))
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -146,14 +265,35 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilati
                 grad_out, x)[0]
 
 
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return _np(_max_pool(_a(x), kernel_size, stride, padding, dilation, ceil_mode))
+
+
+def max_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    return _vjp(lambda a: _max_pool(a, kernel_size, stride, padding, dilation, ceil_mode),
+                grad_out, x)[0]
+
+
+def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return _np(_max_pool(_a(x), kernel_size, stride, padding, dilation, ceil_mode))
+
+
+def max_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    return _vjp(lambda a: _max_pool(a, kernel_size, stride, padding, dilation, ceil_mode),
+                grad_out, x)[0]
+
+
 def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, dilation):
+    nd = x.ndim - 2
     if not count_include_pad or divisor_override is not None:
-        raise NotImplementedError("mlx.nn.AvgPool2d has no count_include_pad or "
+        raise NotImplementedError(f"mlx.nn.AvgPool{nd}d has no count_include_pad or "
                                   "divisor_override")
-    stride, pad = _pool_args(stride, padding, dilation, ceil_mode)
-    layer = nn.AvgPool2d(_pair(kernel_size), stride, pad)
-    return layer(x.transpose(_NHWC)).transpose(_NCHW)
+    stride, pad = _pool_args(stride, padding, dilation, ceil_mode, nd)
+    layer = getattr(nn, f"AvgPool{nd}d")(_axes(kernel_size, nd), stride, pad)
+    return _first(layer(_last(x)))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -163,6 +303,31 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None, dilation=1):
+    return _vjp(lambda a: _avg_pool(a, kernel_size, stride, padding, ceil_mode,
+                                    count_include_pad, divisor_override, dilation),
+                grad_out, x)[0]
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, dilation=1):
+    return _np(_avg_pool(_a(x), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                         None, dilation))
+
+
+def avg_pool1d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, dilation=1):
+    return _vjp(lambda a: _avg_pool(a, kernel_size, stride, padding, ceil_mode,
+                                    count_include_pad, None, dilation), grad_out, x)[0]
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, dilation=1):
+    return _np(_avg_pool(_a(x), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                         divisor_override, dilation))
+
+
+def avg_pool3d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
                         count_include_pad=True, divisor_override=None, dilation=1):
     return _vjp(lambda a: _avg_pool(a, kernel_size, stride, padding, ceil_mode,
                                     count_include_pad, divisor_override, dilation),
@@ -208,6 +373,77 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
             layer.bias = b
         return _bn(layer, a)
     return _vjp(f, grad_out, x, weight, bias)
+
+
+# --- layer, group and instance norm --------------------------------------------------------
+
+def _layer_norm(x, normalized_shape, weight, bias, eps):
+    """mx.fast.layer_norm normalises the last axis: the normalized axes are flattened into
+    one (and weight, bias with them) and the result reshaped back."""
+    k = len(normalized_shape) if np.ndim(normalized_shape) else 1
+    flat = x.reshape(*x.shape[:x.ndim - k], -1)
+    w = None if weight is None else weight.reshape(-1)
+    b = None if bias is None else bias.reshape(-1)
+    return mx.fast.layer_norm(flat, w, b, eps).reshape(x.shape)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-05):
+    return _np(_layer_norm(_a(x), normalized_shape, _a(weight), _a(bias), eps))
+
+
+def layer_norm_backward(grad_out, x, normalized_shape, weight=None, bias=None, eps=1e-05):
+    return _vjp(lambda a, w, b: _layer_norm(a, normalized_shape, w, b, eps), grad_out, x,
+                weight, bias)
+
+
+def _affine(layer, weight, bias, c):
+    """A layer's weight and bias (ones, zeros where only the other is given), or neither."""
+    if weight is None and bias is None:
+        return layer
+    layer.weight = mx.ones((c,), dtype=(weight if bias is None else bias).dtype) \
+        if weight is None else weight
+    layer.bias = mx.zeros((c,), dtype=layer.weight.dtype) if bias is None else bias
+    return layer
+
+
+def _group_norm(x, num_groups, weight, bias, eps):
+    """nn.GroupNorm channels-last with pytorch_compatible=True: its default groups
+    interleaved channels (channel c in group c % num_groups), torch contiguous ones."""
+    c = x.shape[1]
+    layer = nn.GroupNorm(num_groups, c, eps=eps, affine=weight is not None or bias is not None,
+                         pytorch_compatible=True)
+    return _first(_affine(layer, weight, bias, c)(_last(x)))
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-05):
+    return _np(_group_norm(_a(x), num_groups, _a(weight), _a(bias), eps))
+
+
+def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-05):
+    return _vjp(lambda a, w, b: _group_norm(a, num_groups, w, b, eps), grad_out, x, weight,
+                bias)
+
+
+def _instance_norm(x, weight, bias, use_input_stats, eps):
+    """nn.InstanceNorm channels-last; it keeps no running statistics, so the input's are
+    the only ones it can use."""
+    if not use_input_stats:
+        raise NotImplementedError("mlx.nn.InstanceNorm keeps no running statistics "
+                                  "(use_input_stats=False)")
+    c = x.shape[1]
+    layer = nn.InstanceNorm(c, eps=eps, affine=weight is not None or bias is not None)
+    return _first(_affine(layer, weight, bias, c)(_last(x)))
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    return _np(_instance_norm(_a(x), _a(weight), _a(bias), use_input_stats, eps))
+
+
+def instance_norm_backward(grad_out, x, running_mean=None, running_var=None, weight=None,
+                           bias=None, use_input_stats=True, momentum=0.1, eps=1e-05):
+    return _vjp(lambda a, w, b: _instance_norm(a, w, b, use_input_stats, eps), grad_out, x,
+                weight, bias)
 
 
 # --- activations, losses, dense ----------------------------------------------------------
@@ -264,15 +500,36 @@ def log_softmax_backward(grad_out, x, dim):
     return _vjp(lambda a: nn.log_softmax(a, axis=dim), grad_out, x)[0]
 
 
-def cross_entropy(logits, target):
-    t = mx.array(np.asarray(target, dtype=np.int64))
-    return _np(nn.losses.cross_entropy(_a(logits), t, reduction="mean"))
+def _classes(target):
+    """Class indices as an int64 MLX array; probabilities (float) as _a does."""
+    target = np.asarray(target)
+    return _a(target) if target.dtype.kind == "f" else mx.array(target.astype(np.int64))
 
 
-def cross_entropy_backward(grad_out, logits, target):
-    t = mx.array(np.asarray(target, dtype=np.int64))
-    return _vjp(lambda z: nn.losses.cross_entropy(z, t, reduction="mean"), grad_out,
-                logits)[0]
+def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
+    """nn.losses.cross_entropy(logits, target, axis=1, label_smoothing, reduction): its
+    `weights` are per target, not per class, and it has no ignore_index, so neither is
+    accepted."""
+    return _np(nn.losses.cross_entropy(_a(logits), _classes(target), axis=1,
+                                       label_smoothing=label_smoothing, reduction=reduction))
+
+
+def cross_entropy_backward(grad_out, logits, target, reduction="mean", label_smoothing=0.0):
+    t = _classes(target)
+    return _vjp(lambda z: nn.losses.cross_entropy(z, t, axis=1, label_smoothing=label_smoothing,
+                                                  reduction=reduction), grad_out, logits)[0]
+
+
+def nll_loss(input, target, reduction="mean"):
+    """nn.losses.nll_loss(input, target, axis=1, reduction): no class weights, no
+    ignore_index."""
+    return _np(nn.losses.nll_loss(_a(input), _classes(target), axis=1, reduction=reduction))
+
+
+def nll_loss_backward(grad_out, input, target, reduction="mean"):
+    t = _classes(target)
+    return _vjp(lambda z: nn.losses.nll_loss(z, t, axis=1, reduction=reduction), grad_out,
+                input)[0]
 
 
 def _dense(x, weight, bias):
