@@ -135,6 +135,15 @@ KNOWN: dict[str, set] = {
         # nn.Conv2d(padding='same') pairs each axis's dilation with the other's kernel
         # size (fixed upstream: github.com/tinygrad/tinygrad/pull/17805)
         ("conv2d", "padding=same"),
+        # 1-D and 3-D max pooling as in 2-D: the reduce-max gradient splits among ties
+        # (these integer cases are full of them), a NaN wins only as a window's first tap
+        ("max_pool1d_backward", "batch>1"), ("max_pool1d_backward", "padding>0"),
+        ("max_pool3d", "NaN"), ("max_pool3d_backward", "batch>1"),
+        ("max_pool3d_backward", "kernel_size=tuple"),
+        ("max_pool3d_backward", "overlapping windows"), ("max_pool3d_backward", "stride>1"),
+        # every target ignored, 'mean': the loss is 0 / 0 = NaN in both, and
+        # sparse_categorical_crossentropy's gradient is NaN too (torch's: zeros)
+        ("cross_entropy_backward", "every target ignored"),
     },
     "mlx": _FLOAT32_MATHS | {
         # "Simply mx.maximum(negative_slope * x, x)" (mlx.nn.leaky_relu's docs)
