@@ -141,6 +141,8 @@ KNOWN: dict[str, set] = {
         ("max_pool3d", "NaN"), ("max_pool3d_backward", "batch>1"),
         ("max_pool3d_backward", "kernel_size=tuple"),
         ("max_pool3d_backward", "overlapping windows"), ("max_pool3d_backward", "stride>1"),
+        ("max_pool3d_backward", "ceil_mode"), ("max_pool3d_backward", "ceil_mode drop rule"),
+        ("max_pool3d_backward", "float64"), ("max_pool3d_backward", "NaN"),
         # every target ignored, 'mean': the loss is 0 / 0 = NaN in both, and
         # sparse_categorical_crossentropy's gradient is NaN too (torch's: zeros)
         ("cross_entropy_backward", "every target ignored"),
