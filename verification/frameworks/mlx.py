@@ -375,7 +375,7 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     return _vjp(f, grad_out, x, weight, bias)
 
 
-# --- layer, group and instance norm --------------------------------------------------------
+# --- layer, group and instance norm ------------------------------------------------------
 
 def _layer_norm(x, normalized_shape, weight, bias, eps):
     """mx.fast.layer_norm normalises the last axis: the normalized axes are flattened into

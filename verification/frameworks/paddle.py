@@ -15,7 +15,8 @@ What maps onto what (paddle.nn.functional is NCHW with torch's weight layout):
                   in place and returned as (y, running_mean, running_var) in training
   relu, leaky_relu, sigmoid, tanh, softmax(axis), log_softmax(axis): F.*
   dense           F.linear(x, weight.T, bias) (Paddle's weight is (in, out))
-  conv1d, conv3d  F.conv1d / F.conv3d as conv2d (pads [[0, 0], [0, 0], [before, after], ...])
+  conv1d, conv3d  F.conv1d / F.conv3d as conv2d (pads [[0, 0], [0, 0], [before, after],
+                  ...])
   conv_transpose1d/2d/3d  F.conv{n}d_transpose(x, weight, bias, stride, padding,
                   output_padding, groups, dilation), by keyword (2-D's positional order
                   differs); padding as the explicit pad list, asymmetric pairs included
@@ -482,7 +483,7 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     return _vjp(out, ts, grad_out)
 
 
-# --- layer, group and instance norm --------------------------------------------------------
+# --- layer, group and instance norm ------------------------------------------------------
 
 def _layer_norm(x, normalized_shape, weight, bias, eps):
     """F.layer_norm takes weight and bias flattened to one axis (its infermeta: "Expected

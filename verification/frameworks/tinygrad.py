@@ -435,7 +435,7 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     return _grads(y, grad_out, tx, tw, tb)
 
 
-# --- layer, group and instance norm --------------------------------------------------------
+# --- layer, group and instance norm ------------------------------------------------------
 
 def _affine(layer, weight, bias):
     """A norm layer's weight and bias: tinygrad's layers apply neither unless both are set,
