@@ -163,9 +163,11 @@ KNOWN: dict[str, set] = {
         *{(op + suffix, "float64") for op in (
             "conv1d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
             "layer_norm", "group_norm", "instance_norm") for suffix in ("", "_backward")},
-        # the vjp of mx.conv_transpose2d with output_padding > 0 returns grad_x of the
-        # wrong shape: conv_transpose1d(x (1, 4, 1), w (1, 1, 1), stride=3,
-        # output_padding=2) has grad_x (1, 2, 1)
+        # the vjp of mx.conv_transpose1d/2d with stride > 1 and output_padding > 0 returns
+        # grad_x of the wrong shape: conv_transpose1d(x (1, 4, 1), w (1, 1, 1), stride=3,
+        # output_padding=2) has grad_x (1, 2, 1) (stride 1 or output_padding 0: right)
+        ("conv_transpose1d_backward", "output_padding>0"),
+        ("conv_transpose1d_backward", "dilation>1"),
         ("conv_transpose2d_backward", "output_padding>0"),
         ("conv_transpose2d_backward", "batch>1"), ("conv_transpose2d_backward", "bias"),
         ("conv_transpose2d_backward", "dilation=tuple"),
