@@ -136,9 +136,26 @@ def render(impl: str, report: dict, opts) -> str:
             lines += _coverage(r)
         lines += [f"  note: {n}" for n in r.get("notes", [])]
     if undefined:
-        lines += textwrap.wrap("not defined (skipped): " + ", ".join(undefined), 90,
-                               subsequent_indent="  ")
+        lines += _undefined_lines(undefined)
     status = exit_status(report)
     lines += ["", f"{counts['pass']} passed, {counts['fail']} failed, {counts['skipped']} "
               f"skipped (not defined) -> exit {status}"]
     return "\n".join(lines)
+
+
+def _undefined_lines(undefined: list, width: int = 90, most: int = 4) -> list:
+    """The functions the module does not define, a function and its backward as one
+    name (`relu[_backward]`), in at most `most` lines: the rest counted (the JSON report
+    lists every one)."""
+    names = [f"{n}[_backward]" if n + "_backward" in undefined else n
+             for n in undefined if not (n.endswith("_backward") and
+                                        n.removesuffix("_backward") in undefined)]
+    head = f"not defined (skipped), {len(undefined)}: "
+    for shown in range(len(names), 0, -1):
+        rest = len(names) - shown
+        tail = f", and {rest} more (--json lists them)" if rest else ""
+        lines = textwrap.wrap(head + ", ".join(names[:shown]) + tail, width,
+                              subsequent_indent="  ")
+        if len(lines) <= most:
+            return lines
+    return [head + f"{len(names)} functions (--json lists them)"]

@@ -7,7 +7,6 @@ Runs with few examples to stay fast; the defaults are measured, not asserted."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -23,7 +22,7 @@ from cnnref import cli
 from cnnref import reference as ref
 from cnnref.verification.check.battery import Options, run_battery
 from cnnref.verification.check.diagnose import diagnose
-from cnnref.verification.check.protocol import accepts_of
+from cnnref.verification.check.protocol import accepts_of, load_impl
 from cnnref.verification.check.report import exit_status
 from cnnref.verification.check.runner import TIMEOUT_AFTER_A_HANG, RunOptions, run_check
 from cnnref.verification.mutants.conv import FLOAT32
@@ -193,9 +192,7 @@ def test_pytest_plugin_runs_the_battery_as_items(tmp_path):
            "--cnnref-max-examples=5"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 1, out.stdout + out.stderr
-    spec = importlib.util.spec_from_file_location("bug_bias_mean", IMPLS / "bug_bias_mean.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_impl(str(IMPLS / "bug_bias_mean.py"))     # the checker's own loader
     undefined = sum(5 for op in CHECKABLE if not hasattr(module, op))   # 5 families each
     assert f"1 failed, 9 passed, {3 + undefined} skipped" in out.stdout, out.stdout
     assert "bias gradient averaged" in out.stdout
