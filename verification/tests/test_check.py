@@ -345,3 +345,24 @@ def test_stubs_wrong_defaults_and_half_affine_batch_norm_fail(name, op, why):
     result = _by_op(_run(name, ops=[op]))[op]
     assert result["status"] == "fail", f"{name}.{op} should fail: {result}"
     assert why in result["failure"]["message"], result["failure"]["message"]
+
+
+def test_undefined_functions_are_listed_compactly():
+    """A function and its backward print as one name; a long list is cut at four lines
+    and the rest counted."""
+    from cnnref.verification.check.report import _undefined_lines
+    names = [n for n in CHECKABLE if n != "conv2d"]
+    lines = _undefined_lines(names)
+    text = " ".join(lines)
+    assert len(lines) <= 4, lines
+    assert text.startswith(f"not defined (skipped), {len(names)}: ")
+    assert "relu[_backward]" in text and "relu_backward" not in text
+    assert "conv2d_backward" in text        # its forward is defined: listed alone
+    # every name is either shown or counted in the tail: 1 + 38 pairs of names here
+    grouped = len(names) - sum(1 for n in names if n.endswith("_backward")
+                               and n.removesuffix("_backward") in names)
+    listed, tail = text.split(": ", 1)[1].rsplit(", and ", 1)
+    assert len(listed.split(", ")) + int(tail.split()[0]) == grouped, (listed, tail)
+    assert tail.endswith("more (--json lists them)")
+    assert _undefined_lines(["relu", "relu_backward"]) == [
+        "not defined (skipped), 2: relu[_backward]"]
