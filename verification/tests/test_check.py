@@ -266,7 +266,9 @@ def test_buggy_layer_implementations_fail_with_a_diagnosis(name):
 
 
 def _layer_mutants():
-    return [(op, name) for op in ["conv2d", "conv2d_backward"] + LAYER_OPS
+    """Every checkable function's classic mistakes but conv_output_size's (integers: see
+    test_buggy_implementations_fail_with_a_diagnosis)."""
+    return [(op, name) for op in CHECKABLE if op != "conv_output_size"
             for name in REGISTRY[op].mutants or {}]
 
 
@@ -275,7 +277,7 @@ def test_every_layer_mutant_is_caught_and_named(op, name):
     """Each classic mistake, planted in the reference, fails the battery (examples,
     corners or hypothesis) and the diagnosis names it."""
     spec, fn = planted(op, REGISTRY[op].mutants[name])
-    state = run_battery(spec, fn, accepts_of(fn), Options(10, 0, 5.0), lambda label: None)
+    state = run_battery(spec, fn, accepts_of(fn), Options(15, 0, 5.0), lambda label: None)
     assert state.failure is not None, f"{op}: mutant {name!r} not caught"
     found = [d["mistake"] for d in diagnose(spec, state.failure)]
     assert name in found, f"{op}: caught {name!r} in {state.failure.case.describe()}, " \
