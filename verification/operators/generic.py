@@ -96,14 +96,17 @@ def given(name: str, forward: str, positional: tuple, features: Callable, rows: 
     return cases
 
 
-def grow_to_fit(forward: str, positional: tuple, plain: Callable | None = None) -> Callable:
+def grow_to_fit(forward: str, positional: tuple, plain: Callable | None = None,
+                channels: Callable | None = None) -> Callable:
     """fit(case, supported, unsupported): the argument forms the user refused made plain
-    (`plain(kwargs, shapes, unsupported)`), then x's spatial axes grown one at a time
-    until the reference accepts the call (a padding reset to 0 may leave the window
-    larger than the input)."""
+    (`plain(kwargs, shapes, unsupported)`), the arrays' channels matched to the keywords
+    left (`channels(shapes, kwargs)`: groups reset to 1 changes a weight's shape), then
+    x's spatial axes grown one at a time until the reference accepts the call (a padding
+    reset to 0 may leave the window larger than the input)."""
     def fit(case: Case, supported: set, unsupported=()) -> Case:
         kwargs = plain(case.kwargs, case.shapes, set(unsupported)) if plain else case.kwargs
-        case = replace(case, kwargs=kwargs)
+        shapes = channels(case.shapes, kwargs) if channels else case.shapes
+        case = replace(case, kwargs=kwargs, shapes=shapes)
         for _ in range(32):
             zeros = {k: None if s is None else np.zeros(s) for k, s in case.shapes.items()}
             args, kw = call_args(positional, zeros, case.kwargs)
@@ -122,11 +125,13 @@ def checkable(name: str, forward: str, positional: tuple, features: Callable,
               all_features: tuple, strategy: Callable, corners: list, examples: list,
               arrays: Callable | None = None, plain: Callable | None = None,
               cost: float = 1.0, applicable: Callable | None = None,
-              value_corners: list = (), grow: bool = True, beyond: tuple = ()) -> dict:
+              value_corners: list = (), grow: bool = True, beyond: tuple = (),
+              channels: Callable | None = None) -> dict:
     """The `Op` fields that make one entry checkable (`cnnref check`, the matrix):
     strategy(exact) draws a Case; corners: rows of (shapes, kwargs, probe), then
     value_corners: rows of (arrays, kwargs, label, expected) as examples are; grow:
-    whether a case cut down to the user's signature is grown to fit (windowed ops);
+    whether a case cut down to the user's signature is grown to fit (windowed ops), its
+    channels matched by `channels` (see grow_to_fit);
     beyond: the matrix's own families, (family, strategy, arrays or None), past torch's
     argument space or its ordinary values (ONNX's padding, NaN and infinities)."""
     build = builder(name, forward, positional, features, arrays)
@@ -137,6 +142,7 @@ def checkable(name: str, forward: str, positional: tuple, features: Callable,
     return {"strategy": strategy, "build": build, "features": features,
             "corners": lambda: shaped() + valued(),
             "examples": given(name, forward, positional, features, examples),
-            "fit": grow_to_fit(forward, positional, plain) if grow else None, "cost": cost,
+            "fit": grow_to_fit(forward, positional, plain, channels) if grow else None,
+            "cost": cost,
             "all_features": tuple(all_features) + ("float32", "exact integers"),
             "applicable": applicable, "matrix_draws": (lambda: draws) if draws else None}

@@ -185,6 +185,20 @@ def plain_forms(kwargs: dict, shapes: dict, unsupported: set) -> dict:
     return kw
 
 
+def conv_channels(shapes: dict, kwargs: dict) -> dict:
+    """weight (K, C // groups, *k) for the groups left (a signature without groups gets
+    1: the weight then spans every input channel)."""
+    c, (k, _, *kernel) = shapes["x"][1], shapes["weight"]
+    return {**shapes, "weight": (k, c // kwargs.get("groups", 1), *kernel)}
+
+
+def transpose_channels(shapes: dict, kwargs: dict) -> dict:
+    """weight (C_in, C_out // groups, *k) stays; the bias follows C_out = groups *
+    weight.shape[1] for the groups left."""
+    c_out = shapes["weight"][1] * kwargs.get("groups", 1)
+    return {**shapes, "bias": None if shapes.get("bias") is None else (c_out,)}
+
+
 def conv_corners(nd: int) -> list:
     """Small exact cases: a remainder of (L + p - span) % s, overlapping windows with a
     batch of 2 (a bias gradient averaged instead of summed), groups and depthwise,
@@ -228,6 +242,7 @@ def _conv_ops(nd: int) -> tuple[Op, Op]:
     cases = {n: generic.checkable(n, name, positional, conv_nd_features, every,
                                   lambda exact: conv_nd_cases(nd, exact), conv_corners(nd),
                                   CONV_EXAMPLES[nd], plain=plain_forms,
+                                  channels=conv_channels,
                                   cost=1.0 if n == name else 1.5)
              for n in (name, name + "_backward")}
     forward = Op(name, positional, frozenset({"bias"}), CONV_DEFAULTS,
@@ -488,7 +503,7 @@ def _transpose_ops(nd: int) -> tuple[Op, Op]:
                                   lambda exact: conv_transpose_cases(nd, exact),
                                   _transpose_corners(nd), TRANSPOSE_EXAMPLES[nd],
                                   plain=plain_forms, cost=1.0 if n == name else 1.5,
-                                  beyond=onnx)
+                                  beyond=onnx, channels=transpose_channels)
              for n in (name, name + "_backward")}
     forward = Op(name, ("x", "weight", "bias"), frozenset({"bias"}), TRANSPOSE_DEFAULTS,
                  torch=torch_conv_transpose(nd), differentiable=("x", "weight", "bias"),

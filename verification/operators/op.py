@@ -20,7 +20,8 @@ EXTENSIONS = frozenset({"padding=pair", "padding=same", "padding=valid", "paddin
                         "padding=asymmetric", "stride=pair", "dilation=pair", "float32",
                         "kernel_size=pair", "dilation>1 (avg)", "(N, C) input",
                         "4-D input", "kernel_size=tuple", "stride=tuple", "padding=tuple",
-                        "dilation=tuple", "output_padding=tuple", "probability targets",
+                        "dilation=tuple", "output_padding=tuple", "output_size=tuple",
+                        "probability targets",
                         "(N, C, d1, ...) input"})
 
 

@@ -157,6 +157,8 @@ def adaptive_features(kind: str):
         nd = x.ndim - 2
         sizes = [n if m is None else m for n, m in zip(x.shape[2:], _per_axis(size, nd))]
         f = {"output_size=int"} if not _tuple(size) else set()
+        # one axis: an int is the plain form, a 1-tuple the one torch also takes
+        f |= {"output_size=tuple"} if _tuple(size) and nd == 1 else set()
         f |= {"output_size with None"} if _tuple(size) and None in size else set()
         f |= {"m divides n"} if any(n % m == 0 for n, m in zip(x.shape[2:], sizes)) else set()
         f |= {"bins of unequal length"} if any(n % m for n, m in zip(x.shape[2:], sizes)) \
@@ -174,6 +176,10 @@ def adaptive_features(kind: str):
 
 ADAPTIVE_FEATURES = ("output_size=int", "m divides n", "bins of unequal length",
                      "overlapping bins", "output larger than input", "batch>1")
+
+
+def _adaptive_every(nd: int) -> tuple:
+    return ADAPTIVE_FEATURES + (("output_size=tuple",) if nd == 1 else ())
 
 
 def _adaptive_corners(nd: int) -> list:
@@ -199,7 +205,7 @@ def _lifted(nd: int, example):
     x = np.asarray(values["x"]).reshape((1, 1) + (1,) * (nd - 1) + (-1,))
     size = values["output_size"]
     out = np.asarray(expected).reshape((1, 1) + (1,) * (nd - 1) + (-1,))
-    return ({"x": x, "output_size": (1,) * (nd - 1) + (size,)}, kwargs,
+    return ({"x": x, "output_size": (1,) * (nd - 1) + (size,) if nd > 1 else size}, kwargs,
             label + (f" (as {nd}-D, the other axes of length 1)" if nd > 1 else ""), out)
 
 
@@ -363,14 +369,14 @@ for _nd in (1, 2, 3):
     OPS += (*_pair_of_ops(f"adaptive_avg_pool{_nd}d", ("x", "output_size"), {},
                           *tolerances.adaptive_avg_rule(_nd),
                           _cases(f"adaptive_avg_pool{_nd}d", ("x", "output_size"),
-                                 adaptive_features("avg"), ADAPTIVE_FEATURES,
+                                 adaptive_features("avg"), _adaptive_every(_nd),
                                  lambda exact, nd=_nd: adaptive_cases(nd, exact),
                                  _adaptive_corners(_nd),
                                  [_lifted(_nd, e) for e in ADAPTIVE_EXAMPLES["avg"]])),
             *_pair_of_ops(f"adaptive_max_pool{_nd}d", ("x", "output_size"), {},
                           *tolerances.adaptive_max_rule(_nd),
                           _cases(f"adaptive_max_pool{_nd}d", ("x", "output_size"),
-                                 adaptive_features("max"), ADAPTIVE_FEATURES,
+                                 adaptive_features("max"), _adaptive_every(_nd),
                                  lambda exact, nd=_nd: adaptive_cases(nd, exact),
                                  _adaptive_corners(_nd),
                                  [_lifted(_nd, e) for e in ADAPTIVE_EXAMPLES["max"]])),

@@ -368,3 +368,30 @@ def test_undefined_functions_are_listed_compactly():
     assert tail.endswith("more (--json lists them)")
     assert _undefined_lines(["relu", "relu_backward"]) == [
         "not defined (skipped), 2: relu[_backward]"]
+
+
+def test_a_newer_operator_without_groups_or_tuples_is_checked_in_what_it_takes(tmp_path):
+    """conv1d(x, weight, bias, stride, padding) and adaptive_avg_pool1d taking an int
+    only: drawn grouped cases become ungrouped (the weight spans every channel), a 1-tuple
+    output_size is a form it may refuse; both pass, nothing is reported as failed."""
+    impl = tmp_path / "mine.py"
+    impl.write_text(
+        "import numpy as np\n"
+        "def conv1d(x, weight, bias=None, stride=1, padding=0):\n"
+        "    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding)))\n"
+        "    k = weight.shape[2]\n"
+        "    n = (xp.shape[2] - k) // stride + 1\n"
+        "    out = np.stack([np.einsum('ncl,kcl->nk', xp[:, :, i * stride:i * stride + k],"
+        " weight) for i in range(n)], -1)\n"
+        "    return out if bias is None else out + bias[None, :, None]\n"
+        "def adaptive_avg_pool1d(x, output_size):\n"
+        "    n = x.shape[-1]\n"
+        "    return np.stack([x[..., (i * n) // output_size:-(-(i + 1) * n // output_size)]"
+        ".mean(-1) for i in range(output_size)], -1)\n")
+    report = run_check(str(impl), ["conv1d", "adaptive_avg_pool1d"], FAST)
+    results = _by_op(report)
+    assert results["conv1d"]["status"] == "pass", results["conv1d"].get("failure")
+    assert results["adaptive_avg_pool1d"]["status"] == "pass", \
+        results["adaptive_avg_pool1d"].get("failure")
+    assert "output_size=tuple" in results["adaptive_avg_pool1d"]["not_covered"]
+    assert "groups" in results["conv1d"]["not_covered"]["groups>1"]
