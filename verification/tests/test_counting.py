@@ -17,30 +17,10 @@ from cnnref import reference as ref
 from cnnref.reference.netspec import Conv, Dense, Pool, parse_network
 from cnnref.reference.networks import layer_counts, network_counts, output_shapes, receptive_fields
 from cnnref.verification.core.strategies import layer_stacks, seeds
-from cnnref.verification.training.torch_layers import torch_layer, torch_network
+from cnnref.verification.training.torch_layers import (flops, torch_layer, torch_layer_counts,
+                                                      torch_network)
 
 torch = pytest.importorskip("torch")
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
-
-def _flops(fn) -> tuple[object, int]:
-    with FlopCounterMode(display=False) as counter:
-        result = fn()
-    return result, counter.get_total_flops()
-
-
-def _torch_layer_counts(layer, in_shape, batch, input_grad, dtype, seed):
-    """(out, params numel, forward flops, backward flops or None) of the torch twin."""
-    torch.manual_seed(seed)
-    module = torch_layer(layer, in_shape).to(getattr(torch, dtype))
-    x = torch.randn(batch, *in_shape, dtype=getattr(torch, dtype), requires_grad=input_grad)
-    out, fwd = _flops(lambda: module(x))
-    params = sum(p.numel() for p in module.parameters())
-    if not out.requires_grad:
-        return out, params, fwd, None
-    grad = torch.randn(out.shape, dtype=out.dtype)      # random upstream gradient
-    _, bwd = _flops(lambda: out.backward(grad))
-    return out, params, fwd, bwd
 
 
 @pytest.mark.formulas("A4", "A5")
@@ -54,7 +34,7 @@ def test_a4_a5_every_layer_count_matches_torch(net, batch, input_grad, dtype, se
         mine = layer_counts(layer, in_shape, batch, input_grad)
         call = f"layer_counts({ref.format_layer(layer)!r}, {in_shape}, batch={batch}, " \
                f"input_grad={input_grad}) in {ref.format_network(net)!r}"
-        out, params, fwd, bwd = _torch_layer_counts(layer, in_shape, batch, input_grad,
+        out, params, fwd, bwd = torch_layer_counts(layer, in_shape, batch, input_grad,
                                                     dtype, seed % 2**31)
         assert tuple(out.shape) == (batch, *mine.out_shape), \
             f"out_shape={mine.out_shape}, but should be {tuple(out.shape)[1:]} [{call}]"
@@ -91,7 +71,7 @@ def test_a5_network_flops_and_shapes_match_torch(net, batch, seed):
             h = module(h)
             outs.append(tuple(h.shape[1:]))
         return h
-    out, fwd = _flops(forward)
+    out, fwd = flops(forward)
     counts = network_counts(net, batch)
     call = f"network_counts({ref.format_network(net)!r}, batch={batch})"
     assert [c.out_shape for c in counts] == outs, \
@@ -100,7 +80,7 @@ def test_a5_network_flops_and_shapes_match_torch(net, batch, seed):
         f"total torch_flops={sum(c.torch_flops for c in counts)}, but should be {fwd} [{call}]"
     want_bwd = 0
     if out.requires_grad:
-        _, want_bwd = _flops(lambda: out.backward(torch.randn(out.shape)))
+        _, want_bwd = flops(lambda: out.backward(torch.randn(out.shape)))
     got_bwd = sum(c.torch_flops_backward for c in counts)
     assert got_bwd == want_bwd, \
         f"total torch_flops_backward={got_bwd}, but should be {want_bwd} [{call}]"
@@ -125,8 +105,8 @@ def test_a5_grouped_conv_torch_grad_weight_quirk():
     Conv 4->6, groups 2, 3x3 on 4x5x5 (out 3x3), batch 1: MACs = 6*9*2*9 = 972."""
     c = ref.conv2d_counts((4, 5, 5), 6, 3, groups=2, input_grad=False)
     module = torch.nn.Conv2d(4, 6, 3, groups=2)
-    out, fwd = _flops(lambda: module(torch.randn(1, 4, 5, 5)))
-    _, bwd = _flops(lambda: out.backward(torch.randn(out.shape)))
+    out, fwd = flops(lambda: module(torch.randn(1, 4, 5, 5)))
+    _, bwd = flops(lambda: out.backward(torch.randn(out.shape)))
     assert (c.macs, fwd, bwd) == (972, 2 * 972, 2 * 2 * 972), \
         f"(macs, torch fwd, torch bwd)={(c.macs, fwd, bwd)}, but should be " \
         f"{(972, 1944, 3888)} [conv2d_counts((4, 5, 5), 6, 3, groups=2)]"

@@ -104,3 +104,26 @@ def torch_network(net):
     shapes = [tuple(net.input.shape)] + output_shapes(net)
     return nn.Sequential(*(torch_layer(layer, shape)
                            for layer, shape in zip(net.layers, shapes)))
+
+
+def flops(fn) -> tuple[object, int]:
+    """(fn's result, the FLOPs torch.utils.flop_counter.FlopCounterMode counted in it)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        result = fn()
+    return result, counter.get_total_flops()
+
+
+def torch_layer_counts(layer, in_shape, batch, input_grad, dtype="float64", seed=0):
+    """(output, parameters' numel, forward FLOPs, backward FLOPs or None) of a layer's torch
+    twin on a random batch, backward with a random upstream gradient (FlopCounterMode)."""
+    torch.manual_seed(seed)
+    module = torch_layer(layer, in_shape).to(getattr(torch, dtype))
+    x = torch.randn(batch, *in_shape, dtype=getattr(torch, dtype), requires_grad=input_grad)
+    out, fwd = flops(lambda: module(x))
+    params = sum(p.numel() for p in module.parameters())
+    if not out.requires_grad:
+        return out, params, fwd, None
+    grad = torch.randn(out.shape, dtype=out.dtype)
+    _, bwd = flops(lambda: out.backward(grad))
+    return out, params, fwd, bwd
